@@ -1,0 +1,291 @@
+#include "coordinator.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include "dlq_actor.hpp"
+#include "messages.hpp"
+#include "ops/registry.hpp"
+#include "source_driver.hpp"
+#include "stage_actor.hpp"
+#include "summary.hpp"
+
+namespace sluice {
+
+namespace {
+
+constexpr auto wiring_timeout = std::chrono::seconds(60);
+constexpr auto commit_timeout = std::chrono::seconds(120);
+using progress_tick = caf::atom_constant<caf::atom("ptick")>;
+
+/// One actor the coordinator started.
+struct member {
+  caf::actor handle;
+  stage_index stage = 0;
+  uint32_t replica = 0;
+  bool driver = false;
+  bool dlq = false;
+  bool done = false;
+  wiring wires;
+};
+
+struct coord_state {
+  std::shared_ptr<const pipeline_plan> plan;
+  run_options opts;
+  caf::response_promise promise;
+  std::vector<member> members;
+  std::map<caf::actor_addr, size_t> by_addr;
+  std::vector<stage_stats> finished;         ///< stats of members that are done
+  std::map<stage_index, stage_stats> progress; ///< latest driver progress
+  size_t ready = 0;
+  size_t done = 0;
+  size_t replies = 0;
+  std::string failure;                       ///< first failure, if any
+  std::vector<std::string> commit_errors;
+  bool running = false;
+  bool stopping = false;                     ///< halted by a signal
+  bool ending = false;                       ///< committing or aborting
+  int64_t started_us = 0;
+};
+
+std::string member_name(const pipeline_plan& plan, const member& m) {
+  if (m.dlq)
+    return "the dead-letter sink";
+  auto& id = plan.config.stages[m.stage].id;
+  if (m.driver)
+    return "the reader of source '" + id + "'";
+  if (plan.config.stages[m.stage].parallelism > 1)
+    return "stage '" + id + "' replica " + std::to_string(m.replica);
+  return "stage '" + id + "'";
+}
+
+} // namespace
+
+caf::behavior coordinator(caf::event_based_actor* self,
+                          std::shared_ptr<const pipeline_plan> plan, run_options opts) {
+  auto st = std::make_shared<coord_state>();
+  st->plan = std::move(plan);
+  st->opts = std::move(opts);
+  self->set_default_handler(caf::print_and_drop);
+
+  // -- the end of a run -----------------------------------------------------------
+
+  auto finalize = [=] {
+    if (st->opts.progress)
+      std::fprintf(stderr, "\r\033[K");
+    auto status = !st->failure.empty() ? "failed" : st->stopping ? "stopped" : "ok";
+    auto summary = build_summary(*st->plan, st->finished, status, st->failure,
+                                 st->commit_errors, now_us() - st->started_us);
+    st->promise.deliver(summary.dump());
+    for (auto& m : st->members)
+      self->send_exit(m.handle, caf::exit_reason::user_shutdown);
+    self->quit();
+  };
+
+  // Asks every member to commit or abort, then finalizes.
+  auto end_run = [=](bool commit) {
+    st->ending = true;
+    st->replies = 0;
+    auto n = st->members.size();
+    auto on_reply = [=](std::string err) {
+      if (!err.empty())
+        st->commit_errors.push_back(std::move(err));
+      if (++st->replies == n)
+        finalize();
+    };
+    for (auto& m : st->members) {
+      auto req = commit ? self->request(m.handle, commit_timeout, commit_atom::value)
+                        : self->request(m.handle, commit_timeout, abort_atom::value);
+      req.then([=](std::string& err) { on_reply(std::move(err)); },
+               [=](caf::error& err) {
+                 on_reply(commit ? "commit did not answer: " + self->system().render(err)
+                                 : std::string{});
+               });
+    }
+    if (n == 0)
+      finalize();
+  };
+
+  auto fail = [=](std::string message) {
+    if (!st->failure.empty() || st->ending)
+      return;
+    st->failure = std::move(message);
+    spdlog::error("{}", st->failure);
+    for (auto& m : st->members)
+      if (m.driver)
+        self->send(m.handle, halt_atom::value);
+    end_run(false);
+  };
+
+  // -- start-up -------------------------------------------------------------------
+
+  auto start = [=] {
+    auto& pl = *st->plan;
+    auto& stages = pl.config.stages;
+    st->started_us = now_us();
+    std::vector<std::vector<size_t>> replicas(stages.size());
+    // Sinks first (reverse topological order), so downstream exists before upstream.
+    for (auto it = pl.order.rbegin(); it != pl.order.rend(); ++it) {
+      auto s = *it;
+      for (uint32_t r = 0; r < stages[s].parallelism; ++r) {
+        member m;
+        m.stage = s;
+        m.replica = r;
+        m.handle = st->opts.placement ? st->opts.placement(s, r) : caf::actor{};
+        if (!m.handle)
+          m.handle = self->spawn(stage_actor, st->plan, s, r);
+        replicas[s].push_back(st->members.size());
+        st->members.push_back(std::move(m));
+      }
+    }
+    edge_id next_edge = 1;
+    for (auto& e : pl.graph->edges()) {
+      for (auto u : replicas[e.from]) {
+        for (auto d : replicas[e.to]) {
+          auto& dst = st->members[d];
+          out_edge_desc desc{next_edge++, e.port, e.to, dst.replica,
+                             stages[e.to].flow.window, dst.handle};
+          st->members[u].wires.outputs.push_back(desc);
+          dst.wires.inputs.push_back(desc.edge);
+        }
+      }
+    }
+    // A driver per source, feeding the source stage's decode replicas.
+    for (auto& spec : stages) {
+      if (pl.kinds[spec.index]->role != stage_role::source)
+        continue;
+      member m;
+      m.stage = spec.index;
+      m.driver = true;
+      m.handle = self->spawn<caf::detached>(source_driver, st->plan, spec.index);
+      for (auto d : replicas[spec.index]) {
+        auto& dst = st->members[d];
+        out_edge_desc desc{next_edge++, 0, spec.index, dst.replica, spec.flow.window,
+                           dst.handle};
+        m.wires.outputs.push_back(desc);
+        dst.wires.inputs.push_back(desc.edge);
+      }
+      st->members.push_back(std::move(m));
+    }
+    // The dead-letter sink, if any stage sends there.
+    bool any_dlq = false;
+    for (auto& spec : stages)
+      any_dlq = any_dlq || spec.on_error == error_policy::dlq;
+    if (any_dlq) {
+      member sink;
+      sink.dlq = true;
+      sink.stage = dlq_stage;
+      sink.handle = self->spawn(dlq_actor, st->plan);
+      for (auto& m : st->members) {
+        if (m.driver || stages[m.stage].on_error != error_policy::dlq)
+          continue;
+        m.wires.dlq = out_edge_desc{next_edge++, 0, dlq_stage, 0, stages[m.stage].flow.window,
+                                    sink.handle};
+        sink.wires.inputs.push_back(m.wires.dlq.edge);
+      }
+      st->members.push_back(std::move(sink));
+    }
+    for (size_t i = 0; i < st->members.size(); ++i) {
+      auto& m = st->members[i];
+      m.wires.coordinator = self;
+      self->monitor(m.handle);
+      st->by_addr.emplace(m.handle.address(), i);
+    }
+    // The handshake: every member applies its wiring (opens files, builds
+    // its operator) before any source reads a record.
+    for (size_t i = 0; i < st->members.size(); ++i) {
+      auto& m = st->members[i];
+      self->request(m.handle, wiring_timeout, m.wires)
+        .then(
+          [=](std::string& err) {
+            if (!err.empty()) {
+              fail(std::move(err));
+              return;
+            }
+            if (++st->ready < st->members.size() || !st->failure.empty())
+              return;
+            st->running = true;
+            spdlog::info("pipeline '{}' started: {} actors", st->plan->config.name,
+                         st->members.size());
+            for (auto& mm : st->members)
+              if (mm.driver || mm.dlq)
+                self->send(mm.handle, start_atom::value);
+            if (st->stopping)
+              for (auto& mm : st->members)
+                if (mm.driver)
+                  self->send(mm.handle, halt_atom::value);
+          },
+          [=](caf::error& err) {
+            fail(member_name(*st->plan, st->members[i]) + " did not start: "
+                 + self->system().render(err));
+          });
+    }
+    if (st->opts.progress)
+      self->delayed_send(self, std::chrono::milliseconds(500), progress_tick::value);
+  };
+
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto i = st->by_addr.find(dm.source);
+    if (i == st->by_addr.end() || st->ending)
+      return;
+    auto& m = st->members[i->second];
+    if (m.done && dm.reason == caf::exit_reason::normal)
+      return;
+    fail(member_name(*st->plan, m) + " died: " + self->system().render(dm.reason));
+  });
+
+  return {
+    [=](run_atom) {
+      st->promise = self->make_response_promise();
+      start();
+      return st->promise;
+    },
+    [=](halt_atom) {
+      if (st->stopping || st->ending)
+        return;
+      st->stopping = true;
+      spdlog::info("stopping: sources stop reading; in-flight records drain");
+      for (auto& m : st->members)
+        if (m.driver)
+          self->send(m.handle, halt_atom::value);
+    },
+    [=](stage_done& d) {
+      auto i = st->by_addr.find(self->current_sender() ? self->current_sender()->address()
+                                                       : caf::actor_addr{});
+      if (i == st->by_addr.end() || st->members[i->second].done)
+        return;
+      st->members[i->second].done = true;
+      st->finished.push_back(std::move(d.stats));
+      if (++st->done == st->members.size() && st->failure.empty() && !st->ending)
+        end_run(true);
+    },
+    [=](stage_failed& f) { fail(std::move(f.message)); },
+    [=](progress_atom, stage_stats& s) { st->progress[s.stage] = std::move(s); },
+    [=](progress_tick) {
+      if (st->ending)
+        return;
+      uint64_t read = 0;
+      uint64_t bytes = 0;
+      uint64_t total = 0;
+      for (auto& [s, p] : st->progress) {
+        read += p.in;
+        bytes += p.bytes_read;
+        total += p.bytes_total;
+      }
+      auto secs = std::max<double>(1e-3, (now_us() - st->started_us) / 1e6);
+      std::string pct = total > 0 ? " " + std::to_string(bytes * 100 / total) + "% of input"
+                                  : std::string{};
+      std::fprintf(stderr, "\r\033[K[%s] %llu records read, %.0f records/s%s",
+                   st->plan->config.name.c_str(), static_cast<unsigned long long>(read),
+                   read / secs, pct.c_str());
+      std::fflush(stderr);
+      self->delayed_send(self, std::chrono::milliseconds(500), progress_tick::value);
+    },
+  };
+}
+
+} // namespace sluice

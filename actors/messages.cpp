@@ -1,0 +1,18 @@
+#include "messages.hpp"
+
+namespace sluice {
+
+void register_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<nlohmann::json>("sluice.json")
+    .add_message_type<record>("sluice.record")
+    .add_message_type<batch_msg>("sluice.batch")
+    .add_message_type<ack_msg>("sluice.ack")
+    .add_message_type<eos_msg>("sluice.eos")
+    .add_message_type<out_edge_desc>("sluice.out_edge")
+    .add_message_type<wiring>("sluice.wiring")
+    .add_message_type<stage_stats>("sluice.stage_stats")
+    .add_message_type<stage_done>("sluice.stage_done")
+    .add_message_type<stage_failed>("sluice.stage_failed");
+}
+
+} // namespace sluice

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sluice::cli {
+
+/// Options every command that reads a config shares.
+struct config_args {
+  std::string file;
+  std::vector<std::string> overrides; ///< --set PATH=VALUE
+};
+
+struct run_args {
+  config_args config;
+  std::string summary_json; ///< --summary-json FILE
+  int progress = -1;        ///< -1: when stderr is a terminal
+  unsigned threads = 0;     ///< 0: one per core
+};
+
+int run(const run_args& args);
+int validate(const config_args& args);
+int graph(const config_args& args, const std::string& format);
+int kinds();
+
+/// Sets up spdlog: level (trace, debug, info, warn, error, off) and format
+/// (text or json: one JSON object per line). Returns an error text or "".
+std::string setup_logging(const std::string& level, const std::string& format);
+
+} // namespace sluice::cli

@@ -1,0 +1,124 @@
+// sluice run: loads and validates the config, starts an actor system, runs
+// the coordinator, handles Ctrl-C, prints the summary.
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "cli.hpp"
+#include "coordinator.hpp"
+#include "messages.hpp"
+#include "summary.hpp"
+
+namespace sluice::cli {
+
+namespace {
+
+/// Waits for SIGINT/SIGTERM on its own thread (they are blocked everywhere
+/// else): the first asks the coordinator to stop gracefully, a second one
+/// forces the process out with exit code 130.
+class signal_watch {
+public:
+  signal_watch(caf::actor_system& sys, caf::actor coord) {
+    thread_ = std::thread([this, &sys, coord] {
+      sigset_t set;
+      sigemptyset(&set);
+      sigaddset(&set, SIGINT);
+      sigaddset(&set, SIGTERM);
+      int count = 0;
+      while (!done_) {
+        timespec timeout{0, 100'000'000};
+        int sig = sigtimedwait(&set, nullptr, &timeout);
+        if (sig < 0)
+          continue;
+        if (++count == 1) {
+          std::fprintf(stderr, "\nsluice: %s: stopping; records in flight drain to the sinks "
+                               "(press Ctrl-C again to force)\n",
+                       sig == SIGINT ? "interrupt" : "terminate");
+          caf::anon_send(coord, halt_atom::value);
+        } else {
+          std::fprintf(stderr, "\nsluice: forced stop: records in flight were not written; "
+                               "bounded outputs keep their previous content\n");
+          std::fflush(stderr);
+          _exit(130);
+        }
+      }
+      (void) sys;
+    });
+  }
+
+  ~signal_watch() {
+    done_ = true;
+    thread_.join();
+  }
+
+private:
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+} // namespace
+
+int run(const run_args& args) {
+  diagnostics diags;
+  load_options lopts;
+  lopts.overrides = args.config.overrides;
+  std::shared_ptr<const pipeline_plan> plan = load_pipeline(args.config.file, lopts, diags);
+  std::cerr << diags.render();
+  if (!plan) {
+    std::cerr << args.config.file << ": invalid config; nothing was run\n";
+    return 1;
+  }
+  // Block the stop signals before any thread exists, so only the watcher sees them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  caf::actor_system_config cfg;
+  register_message_types(cfg);
+  auto threads = args.threads > 0 ? args.threads : std::max(1u, std::thread::hardware_concurrency());
+  cfg.set("scheduler.max-threads", static_cast<size_t>(threads));
+  std::string summary_text;
+  {
+    caf::actor_system sys{cfg};
+    run_options ropts;
+    ropts.progress = args.progress == 1 || (args.progress == -1 && isatty(STDERR_FILENO));
+    auto coord = sys.spawn(coordinator, plan, ropts);
+    signal_watch watch{sys, coord};
+    caf::scoped_actor self{sys};
+    self->request(coord, caf::infinite, run_atom::value)
+      .receive([&](std::string& text) { summary_text = std::move(text); },
+               [&](caf::error& err) {
+                 summary_text.clear();
+                 std::cerr << "sluice: the run ended abnormally: " << sys.render(err) << '\n';
+               });
+  }
+  if (summary_text.empty())
+    return 1;
+  auto summary = json::parse(summary_text);
+  std::cerr << render_summary(summary);
+  if (!args.summary_json.empty()) {
+    std::ofstream out{args.summary_json};
+    out << summary.dump(2) << '\n';
+    if (!out) {
+      std::cerr << "sluice: cannot write the summary to '" << args.summary_json << "'\n";
+      return 1;
+    }
+  }
+  bool ok = summary["status"] != "failed" && summary["conservation"]["ok"].get<bool>()
+            && !summary.contains("commit_errors");
+  return ok ? 0 : 1;
+}
+
+} // namespace sluice::cli

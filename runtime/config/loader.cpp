@@ -1,0 +1,500 @@
+#include "config/loader.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "config/env_subst.hpp"
+#include "config/params.hpp"
+#include "expr/expression.hpp"
+#include "ops/registry.hpp"
+
+namespace sluice {
+
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+std::string pointer_escape(const std::string& key) {
+  std::string out;
+  for (char c : key)
+    out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
+  return out;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (auto& n : names)
+    out += (out.empty() ? "'" : ", '") + n + "'";
+  return out;
+}
+
+// Strips nlohmann's "[json.exception.parse_error.101] " prefix.
+std::string clean_json_error(const std::string& what) {
+  auto pos = what.find("] ");
+  return pos == std::string::npos ? what : what.substr(pos + 2);
+}
+
+// -- --set overrides ----------------------------------------------------------
+
+// Applies "a.b.c=value". In `stages`, a segment selects the stage with that
+// id (or an index). The value is JSON if it parses, else a string.
+void apply_override(ojson& doc, const std::string& spec, diagnostics& diags) {
+  auto eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    diags.error("--set " + spec, "expected PATH=VALUE, e.g. stages.big.params.when=.amount > 10");
+    return;
+  }
+  auto path = spec.substr(0, eq);
+  auto text = spec.substr(eq + 1);
+  ojson value = ojson::parse(text, nullptr, false);
+  if (value.is_discarded())
+    value = text;
+  std::vector<std::string> segs;
+  std::stringstream in{path};
+  for (std::string seg; std::getline(in, seg, '.');)
+    segs.push_back(seg);
+  ojson* node = &doc;
+  std::string where;
+  for (size_t i = 0; i < segs.size(); ++i) {
+    auto& seg = segs[i];
+    bool last = i + 1 == segs.size();
+    if (seg.empty()) {
+      diags.error("--set " + spec, "empty segment in the path '" + path + "'");
+      return;
+    }
+    if (node->is_array()) {
+      ojson* next = nullptr;
+      for (auto& item : *node)
+        if (item.is_object() && item.contains("id") && item["id"] == seg)
+          next = &item;
+      if (next == nullptr && std::all_of(seg.begin(), seg.end(), ::isdigit)) {
+        auto idx = std::stoul(seg);
+        if (idx < node->size())
+          next = &(*node)[idx];
+      }
+      if (next == nullptr) {
+        diags.error("--set " + spec, "no stage with id '" + seg + "' in " + (where.empty() ? "/" : where));
+        return;
+      }
+      if (last) {
+        *next = value;
+        return;
+      }
+      node = next;
+    } else {
+      if (node->is_null())
+        *node = ojson::object();
+      if (!node->is_object()) {
+        diags.error("--set " + spec, (where.empty() ? std::string{"/"} : where) + " is not an object");
+        return;
+      }
+      if (last) {
+        (*node)[seg] = value;
+        return;
+      }
+      node = &(*node)[seg];
+    }
+    where += "/" + pointer_escape(seg);
+  }
+}
+
+// -- the config tree -------------------------------------------------------------
+
+struct loader {
+  diagnostics& diags;
+  pipeline_plan& plan;
+
+  void unknown_keys(const ojson& obj, const std::string& at,
+                    const std::vector<std::string>& known, const char* what) {
+    for (auto& [k, v] : obj.items()) {
+      (void) v;
+      if (std::find(known.begin(), known.end(), k) == known.end())
+        diags.error(at + "/" + pointer_escape(k), "unknown key '" + k + "' in " + what)
+          .hint = "known keys: " + join_names(known);
+    }
+  }
+
+  template <class T>
+  bool read_uint(const ojson& obj, const std::string& key, const std::string& at, T& out,
+                 uint64_t min, uint64_t max) {
+    if (!obj.contains(key))
+      return true;
+    auto& v = obj[key];
+    auto path = at + "/" + key;
+    if (!v.is_number_integer() || (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0)) {
+      diags.error(path, "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max));
+      return false;
+    }
+    auto x = v.get<uint64_t>();
+    if (x < min || x > max) {
+      diags.error(path, "expected a whole number from " + std::to_string(min) + " to "
+                          + std::to_string(max) + ", got " + std::to_string(x));
+      return false;
+    }
+    out = static_cast<T>(x);
+    return true;
+  }
+
+  void read_flow(const ojson& obj, const std::string& at, flow_settings& flow) {
+    read_uint(obj, "batch_size", at, flow.batch_size, 1, 1'000'000);
+    read_uint(obj, "linger_ms", at, flow.linger_ms, 0, 3'600'000);
+    read_uint(obj, "window", at, flow.window, 1, 4096);
+  }
+
+  void read_top(const ojson& doc) {
+    auto& cfg = plan.config;
+    if (!doc.is_object()) {
+      diags.error("/", "a pipeline config is a JSON object with \"name\" and \"stages\"");
+      return;
+    }
+    unknown_keys(doc, "", {"name", "description", "defaults", "dlq", "stages"}, "the pipeline config");
+    if (doc.contains("name") && doc["name"].is_string() && !doc["name"].get<std::string>().empty())
+      cfg.name = doc["name"].get<std::string>();
+    else
+      diags.error("/name", "missing or empty pipeline name").hint = "add \"name\": \"my-pipeline\"";
+    if (doc.contains("description") && !doc["description"].is_string())
+      diags.error("/description", "expected a string");
+    if (doc.contains("defaults")) {
+      auto& d = doc["defaults"];
+      if (!d.is_object()) {
+        diags.error("/defaults", "expected an object with batch_size, linger_ms, window");
+      } else {
+        unknown_keys(d, "/defaults", {"batch_size", "linger_ms", "window"}, "defaults");
+        read_flow(d, "/defaults", cfg.defaults);
+      }
+    }
+    if (doc.contains("dlq")) {
+      auto& d = doc["dlq"];
+      if (!d.is_object() || !d.contains("path") || !d["path"].is_string()
+          || d["path"].get<std::string>().empty()) {
+        diags.error("/dlq", "expected {\"path\": \"out/dead.jsonl\"}");
+      } else {
+        unknown_keys(d, "/dlq", {"path"}, "dlq");
+        cfg.dlq_path = resolve_path(cfg.base_dir, d["path"].get<std::string>());
+      }
+    }
+    if (!doc.contains("stages") || !doc["stages"].is_array() || doc["stages"].empty()) {
+      diags.error("/stages", "expected a non-empty list of stages");
+      return;
+    }
+    auto& stages = doc["stages"];
+    if (stages.size() > 60000) {
+      diags.error("/stages", "too many stages (at most 60000)");
+      return;
+    }
+    for (size_t i = 0; i < stages.size(); ++i)
+      read_stage(stages[i], i);
+  }
+
+  void read_stage(const ojson& st, size_t i) {
+    auto at = "/stages/" + std::to_string(i);
+    stage_spec spec;
+    spec.index = static_cast<stage_index>(i);
+    spec.json_path = at;
+    spec.base_dir = plan.config.base_dir;
+    spec.flow = plan.config.defaults;
+    if (!st.is_object()) {
+      diags.error(at, "expected a stage object with \"id\" and \"type\"");
+      plan.config.stages.push_back(std::move(spec));
+      return;
+    }
+    unknown_keys(st, at, {"id", "type", "inputs", "params", "on_error", "parallelism",
+                          "partition_by", "batch_size", "linger_ms", "window"},
+                 "a stage");
+    static const std::regex id_re{"[A-Za-z_][A-Za-z0-9_-]*"};
+    if (!st.contains("id") || !st["id"].is_string()) {
+      diags.error(at + "/id", "missing stage id");
+    } else {
+      spec.id = st["id"].get<std::string>();
+      if (!std::regex_match(spec.id, id_re))
+        diags.error(at + "/id", "stage id '" + spec.id + "' is not a plain name")
+          .hint = "use letters, digits, '_' and '-', starting with a letter or '_' (no '.': it separates a route's outputs)";
+    }
+    if (!st.contains("type") || !st["type"].is_string())
+      diags.error(at + "/type", "missing stage type");
+    else
+      spec.type = st["type"].get<std::string>();
+    if (st.contains("inputs")) {
+      auto& ins = st["inputs"];
+      if (!ins.is_array()) {
+        diags.error(at + "/inputs", "expected a list of stage ids, e.g. [\"read\"] or [\"split.food\"]");
+      } else {
+        for (size_t k = 0; k < ins.size(); ++k) {
+          if (!ins[k].is_string()) {
+            diags.error(at + "/inputs/" + std::to_string(k), "expected a stage id");
+            continue;
+          }
+          auto ref = ins[k].get<std::string>();
+          auto dot = ref.find('.');
+          input_ref in;
+          in.stage = ref.substr(0, dot);
+          if (dot != std::string::npos)
+            in.port = ref.substr(dot + 1);
+          spec.inputs.push_back(in);
+        }
+      }
+    }
+    if (st.contains("params")) {
+      spec.params_ordered = st["params"];
+      spec.params = nlohmann::json::parse(st["params"].dump());
+    }
+    if (st.contains("on_error")) {
+      auto& v = st["on_error"];
+      auto s = v.is_string() ? v.get<std::string>() : std::string{};
+      if (s == "fail")
+        spec.on_error = error_policy::fail;
+      else if (s == "drop")
+        spec.on_error = error_policy::drop;
+      else if (s == "dlq")
+        spec.on_error = error_policy::dlq;
+      else
+        diags.error(at + "/on_error", "expected \"fail\", \"drop\" or \"dlq\"");
+    }
+    read_uint(st, "parallelism", at, spec.parallelism, 1, 256);
+    read_flow(st, at, spec.flow);
+    if (st.contains("partition_by")) {
+      if (!st["partition_by"].is_string())
+        diags.error(at + "/partition_by", "expected an expression, e.g. \".customer\"");
+      else
+        spec.partition_by = st["partition_by"].get<std::string>();
+    }
+    plan.config.stages.push_back(std::move(spec));
+  }
+
+  // -- cross-stage checks ----------------------------------------------------------
+
+  void check_stages() {
+    auto& stages = plan.config.stages;
+    auto& reg = stage_registry::instance();
+    plan.kinds.assign(stages.size(), nullptr);
+    plan.ports.assign(stages.size(), {});
+    plan.is_sink.assign(stages.size(), false);
+    std::set<std::string> ids;
+    for (auto& st : stages) {
+      if (!st.id.empty() && !ids.insert(st.id).second)
+        diags.error(st.json_path + "/id", "duplicate stage id '" + st.id + "'");
+      if (st.type.empty())
+        continue;
+      auto kind = reg.find(st.type);
+      if (kind == nullptr) {
+        std::vector<std::string> names;
+        for (auto& k : reg.kinds())
+          names.push_back(k.name);
+        diags.error(st.json_path + "/type", "unknown stage type '" + st.type + "'")
+          .hint = "known types: " + join_names(names);
+        continue;
+      }
+      plan.kinds[st.index] = kind;
+      plan.is_sink[st.index] = kind->role == stage_role::sink;
+    }
+    // Sources decide whether the run is bounded; sinks behave accordingly.
+    bool streaming = false;
+    for (auto& st : stages) {
+      auto kind = plan.kinds[st.index];
+      if (kind == nullptr || kind->role != stage_role::source || !kind->make_reader)
+        continue;
+      diagnostics scratch{diags.file()};
+      params_reader p{st.params, st.json_path + "/params", st.type, scratch, &st.params_ordered};
+      auto reader = kind->make_reader(st, p);
+      if (!reader)
+        continue;
+      if (!reader->bounded())
+        streaming = true;
+      plan.source_files.resize(stages.size());
+      for (uint32_t f = 0; f < reader->file_count(); ++f)
+        plan.source_files[st.index].push_back(reader->file_name(f));
+    }
+    for (auto& st : stages) {
+      st.streaming = streaming;
+      auto kind = plan.kinds[st.index];
+      if (kind == nullptr)
+        continue;
+      params_reader p{st.params, st.json_path + "/params", st.type, diags, &st.params_ordered};
+      op_ptr op = kind->make_op(st, p);
+      if (kind->make_reader) {
+        params_reader p2{st.params, st.json_path + "/params", st.type, diags, &st.params_ordered};
+        kind->make_reader(st, p2);
+      }
+      if (op && kind->outputs)
+        plan.ports[st.index] = kind->outputs(st);
+      check_role(st, *kind);
+      check_parallelism(st, *kind);
+    }
+  }
+
+  void check_role(const stage_spec& st, const stage_kind& kind) {
+    if (kind.role == stage_role::source && !st.inputs.empty())
+      diags.error(st.json_path + "/inputs", "a source ('" + st.type + "') takes no inputs");
+    if (kind.role != stage_role::source && st.inputs.empty())
+      diags.error(st.json_path, "stage '" + st.id + "' has no inputs")
+        .hint = "add \"inputs\": [\"<upstream stage id>\"]";
+    if (st.on_error == error_policy::dlq && plan.config.dlq_path.empty())
+      diags.error(st.json_path + "/on_error", "on_error is \"dlq\" but the pipeline has no dead-letter file")
+        .hint = "add \"dlq\": {\"path\": \"out/dead.jsonl\"} at the top level";
+  }
+
+  void check_parallelism(stage_spec& st, const stage_kind& kind) {
+    if (st.parallelism > 1 && !kind.allows_parallelism)
+      diags.error(st.json_path + "/parallelism", "stage type '" + st.type + "' runs as one replica")
+        .hint = "remove parallelism (it writes one file in order)";
+    if (!st.partition_by.empty()) {
+      auto e = expr::expression::compile(st.partition_by);
+      if (!e)
+        diags.error(st.json_path + "/partition_by", e.err().message + " in '" + st.partition_by + "'");
+    } else if (st.parallelism > 1 && kind.default_partition) {
+      st.partition_by = kind.default_partition(st);
+      if (st.partition_by.empty())
+        diags.error(st.json_path + "/parallelism",
+                    "stage type '" + st.type + "' keeps state per key; with parallelism > 1 it needs keys")
+          .hint = "add group_by/key, or partition_by, or remove parallelism";
+    }
+  }
+
+  void check_graph() {
+    auto& stages = plan.config.stages;
+    // Inputs name existing stages and ports; sinks feed nothing.
+    for (auto& st : stages) {
+      for (size_t k = 0; k < st.inputs.size(); ++k) {
+        auto& in = st.inputs[k];
+        auto at = st.json_path + "/inputs/" + std::to_string(k);
+        auto up = plan.config.find(in.stage);
+        if (up == nullptr) {
+          diags.error(at, "unknown stage '" + in.stage + "'");
+          continue;
+        }
+        if (up->index == st.index)
+          diags.error(at, "stage '" + st.id + "' names itself as input");
+        if (plan.kinds[up->index] == nullptr)
+          continue;
+        if (plan.is_sink[up->index])
+          diags.error(at, "'" + in.stage + "' is a sink; sinks have no output");
+        auto& ports = plan.ports[up->index];
+        if (in.port.empty() && !ports.empty())
+          diags.error(at, "stage '" + in.stage + "' has named outputs; pick one")
+            .hint = "use one of " + [&] {
+              std::vector<std::string> refs;
+              for (auto& p : ports)
+                refs.push_back(in.stage + "." + p);
+              return join_names(refs);
+            }();
+        else if (!in.port.empty() && std::find(ports.begin(), ports.end(), in.port) == ports.end())
+          diags.error(at, "stage '" + in.stage + "' has no output '" + in.port + "'")
+            .hint = ports.empty() ? "it has one output: write \"" + in.stage + "\""
+                                  : "its outputs: " + join_names(ports);
+      }
+    }
+    if (diags.has_errors())
+      return;
+    plan.graph = std::make_unique<pipeline_graph>(plan.config.stages, plan.ports, plan.is_sink);
+    auto topo = plan.graph->topological_order();
+    if (!topo.cycle.empty()) {
+      std::string path;
+      for (auto s : topo.cycle)
+        path += (path.empty() ? "" : " -> ") + stages[s].id;
+      diags.error(stages[topo.cycle.front()].json_path + "/inputs", "cycle: " + path)
+        .hint = "a pipeline is a DAG; remove one of these inputs";
+      return;
+    }
+    plan.order = topo.order;
+    auto reach = plan.graph->reaches_sink();
+    for (auto& st : stages)
+      if (!reach[st.index])
+        diags.error(st.json_path, "no sink is reachable from stage '" + st.id + "': its records would be lost")
+          .hint = "feed it into a sink (sink.file, sink.stdout or sink.null) or remove it";
+    // Every named output has a consumer, else records routed there vanish.
+    for (auto& st : stages) {
+      auto& ports = plan.ports[st.index];
+      for (size_t p = 0; p < ports.size(); ++p) {
+        bool used = false;
+        for (auto* e : plan.graph->out_edges(st.index))
+          used = used || e->port == p;
+        if (!used)
+          diags.error(st.json_path, "output '" + st.id + "." + ports[p] + "' has no consumer: records sent there would be lost")
+            .hint = "add a stage with \"inputs\": [\"" + st.id + "." + ports[p] + "\"] (sink.null discards on purpose)";
+      }
+    }
+  }
+};
+
+std::string dir_of(const std::string& file) {
+  auto slash = file.rfind('/');
+  if (slash == std::string::npos)
+    return ".";
+  return slash == 0 ? "/" : file.substr(0, slash);
+}
+
+} // namespace
+
+const char* to_string(error_policy p) {
+  switch (p) {
+    case error_policy::fail: return "fail";
+    case error_policy::drop: return "drop";
+    case error_policy::dlq: return "dlq";
+  }
+  return "fail";
+}
+
+const stage_spec* pipeline_config::find(const std::string& id) const {
+  for (auto& st : stages)
+    if (st.id == id)
+      return &st;
+  return nullptr;
+}
+
+std::string resolve_path(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || path == "-" || path.front() == '/' || base_dir.empty() || base_dir == ".")
+    return path;
+  return base_dir + "/" + path;
+}
+
+std::unique_ptr<pipeline_plan> load_pipeline_text(const std::string& text,
+                                                  const std::string& file,
+                                                  const std::string& base_dir,
+                                                  const load_options& opts,
+                                                  diagnostics& diags) {
+  diags.file(file);
+  ojson doc;
+  try {
+    doc = ojson::parse(text);
+  } catch (const std::exception& e) {
+    diags.error("", clean_json_error(e.what())).hint = "the config must be valid JSON";
+    return nullptr;
+  }
+  for (auto& o : opts.overrides)
+    apply_override(doc, o, diags);
+  substitute_env(doc, "", diags);
+  if (diags.has_errors())
+    return nullptr;
+  auto plan = std::make_unique<pipeline_plan>();
+  plan->config.file = file;
+  plan->config.base_dir = base_dir;
+  loader ld{diags, *plan};
+  ld.read_top(doc);
+  if (diags.has_errors())
+    return nullptr;
+  ld.check_stages();
+  ld.check_graph();
+  if (diags.has_errors())
+    return nullptr;
+  return plan;
+}
+
+std::unique_ptr<pipeline_plan> load_pipeline(const std::string& file, const load_options& opts,
+                                             diagnostics& diags) {
+  std::ifstream in{file, std::ios::binary};
+  if (!in) {
+    diags.file(file);
+    diags.error("", std::string{"cannot read the config file: "} + std::strerror(errno));
+    return nullptr;
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return load_pipeline_text(buf.str(), file, dir_of(file), opts, diags);
+}
+
+} // namespace sluice

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/record.hpp"
+
+namespace sluice {
+
+/// What a stage does with a record that fails in it (`on_error`).
+enum class error_policy : uint8_t {
+  fail, ///< stop the run with a message naming stage, record and error (default)
+  drop, ///< count it and go on
+  dlq,  ///< write it to the pipeline's dead-letter file with the reason
+};
+
+const char* to_string(error_policy p);
+
+/// Batching and flow control of one stage's outputs and inputs.
+struct flow_settings {
+  uint32_t batch_size = 1024; ///< records per batch the stage sends
+  uint32_t linger_ms = 50;    ///< longest wait before a partial batch is sent
+  uint32_t window = 8;        ///< batches in flight per input edge
+};
+
+/// An upstream reference in `inputs`: "check" or "split.food".
+struct input_ref {
+  std::string stage;
+  std::string port; ///< empty: the stage's only output
+  std::string str() const { return port.empty() ? stage : stage + "." + port; }
+};
+
+/// One entry of `stages`, after parsing (types checked, defaults applied).
+struct stage_spec {
+  std::string id;
+  std::string type;
+  stage_index index = 0;       ///< position in `stages`
+  std::string json_path;       ///< "/stages/3", for diagnostics
+  std::vector<input_ref> inputs;
+  nlohmann::json params = nlohmann::json::object();
+  nlohmann::ordered_json params_ordered; ///< the same, keys in the order written
+  error_policy on_error = error_policy::fail;
+  flow_settings flow;
+  uint32_t parallelism = 1;
+  std::string partition_by;    ///< expression text; empty: round-robin
+  std::string base_dir;        ///< directory relative paths in params resolve against
+  bool streaming = false;      ///< the run has an unbounded source (stdin, an
+                               ///< endless generator): sinks write in place and
+                               ///< flush every batch instead of renaming at the end
+};
+
+/// The whole pipeline config, parsed.
+struct pipeline_config {
+  std::string name;
+  std::string file;            ///< the config file it came from
+  std::string base_dir;        ///< the config file's directory
+  flow_settings defaults;
+  std::string dlq_path;        ///< empty: no dead-letter file configured
+  std::vector<stage_spec> stages;
+
+  const stage_spec* find(const std::string& id) const;
+};
+
+/// Resolves `path` against `base_dir` unless it is absolute or "-".
+std::string resolve_path(const std::string& base_dir, const std::string& path);
+
+} // namespace sluice

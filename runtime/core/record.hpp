@@ -1,0 +1,129 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/field_path.hpp"
+
+namespace sluice {
+
+using json = nlohmann::json;
+
+/// Index of a stage in the pipeline's stage table (the order of `stages` in
+/// the config). Both ends of an edge load the same config, so the index means
+/// the same stage in every process.
+using stage_index = uint16_t;
+
+/// Where a record entered the pipeline: the source stage, the index of the
+/// file in that source's file list (0 for stdin and generators), and the
+/// 1-based line (or record number for CSV rows spanning lines: the line the
+/// row starts on; for generators the sequence number).
+struct source_position {
+  stage_index source = 0;
+  uint32_t file = 0;
+  uint64_t line = 0;
+};
+
+/// One hop of a record through a stage, with the time (microseconds since
+/// the epoch) at which the stage processed it.
+struct lineage_hop {
+  stage_index stage = 0;
+  int64_t at_us = 0;
+};
+
+/// A compact lineage trail: where the record came from and the stages it
+/// passed. Names are resolved through the pipeline's stage table when a
+/// trail is rendered for people (dead letters, `include_lineage`).
+struct lineage_trail {
+  source_position origin;
+  std::vector<lineage_hop> hops;
+};
+
+/// One record: an id, a JSON object as content, metadata and a lineage trail.
+///
+/// Operators reach the content only through the member functions below (get a
+/// field by path, set, rename, drop, keep, serialise). That keeps the
+/// representation private: a faster one (e.g. lazily parsed text that keeps
+/// untouched fields raw) can replace nlohmann::json here without touching any
+/// operator. Values handed in and out are `json` values.
+///
+/// Records are move-only in the data path by convention: batches are moved
+/// between actors, and copying a record (fan-out to two stages) is explicit.
+class record {
+public:
+  record() : content_(json::object()) {}
+  record(std::string id, json content, lineage_trail trail)
+    : id_(std::move(id)), content_(std::move(content)), trail_(std::move(trail)) {}
+
+  // -- identity and provenance ------------------------------------------------
+
+  const std::string& id() const noexcept { return id_; }
+  void id(std::string value) { id_ = std::move(value); }
+
+  const lineage_trail& trail() const noexcept { return trail_; }
+  lineage_trail& trail() noexcept { return trail_; }
+
+  /// Appends a hop; called by the stage actor, once per record per stage.
+  void stamp(stage_index stage, int64_t at_us) {
+    trail_.hops.push_back(lineage_hop{stage, at_us});
+  }
+
+  /// Free-form metadata (null until set): e.g. the route a record took.
+  const json& meta() const noexcept { return meta_; }
+  json& meta() noexcept { return meta_; }
+
+  // -- content ------------------------------------------------------------------
+
+  /// The value at `path`, or nullptr if the path does not exist (a missing
+  /// key, an index out of range, or a step through a non-container). The
+  /// empty path is the whole content object.
+  const json* get(const field_path& path) const;
+
+  /// Sets `path` to `value`, creating intermediate objects as needed. Fails
+  /// if a step goes through a value that is not an object (or, for an index
+  /// segment, not an array with that index).
+  status set(const field_path& path, json value);
+
+  /// Moves the value at `from` to `to`. A missing `from` is not an error (the
+  /// record is left as it is) and returns false.
+  result<bool> rename(const field_path& from, const field_path& to);
+
+  /// Removes `path`; returns whether something was removed.
+  bool drop(const field_path& path);
+
+  /// Keeps only the given top-level-or-nested paths; everything else goes.
+  void keep(const std::vector<field_path>& paths);
+
+  /// Appends the content as one line of compact JSON (no newline) to `out`.
+  void serialize(std::string& out) const;
+
+  /// Whole-content access for operators that need the object as a value
+  /// (e.g. JSON Schema validation, aggregate keys). Prefer get/set.
+  const json& content() const noexcept { return content_; }
+
+  /// Replaces the whole content (sources and aggregates build records).
+  void content(json value) { content_ = std::move(value); }
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, record& x);
+
+private:
+  std::string id_;
+  json content_;
+  json meta_;
+  lineage_trail trail_;
+};
+
+/// A batch of records with its sequence number on the edge it travels.
+struct batch {
+  uint64_t seq = 0;
+  std::vector<record> records;
+};
+
+/// Microseconds since the epoch, from the system clock.
+int64_t now_us();
+
+} // namespace sluice

@@ -1,0 +1,84 @@
+#pragma once
+
+#include <cassert>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace sluice {
+
+/// Classes of failure the runtime distinguishes. The class decides what the
+/// stage's error policy (and, later, the retry supervisor) does with it.
+enum class errc : uint8_t {
+  invalid_config = 1, ///< the pipeline config is wrong; refused before running
+  parse_error,        ///< a line or value could not be parsed
+  type_error,         ///< an expression met a value of the wrong type
+  schema_violation,   ///< a record failed `validate`
+  io_error,           ///< a file could not be opened, read or written
+  runtime_error,      ///< anything else that fails one record
+};
+
+const char* to_string(errc code);
+
+/// An expected failure, as a value: what went wrong, in words a user can act
+/// on. Bugs are assertions, not errors.
+struct error {
+  errc code = errc::runtime_error;
+  std::string message;
+
+  error() = default;
+  error(errc c, std::string msg) : code(c), message(std::move(msg)) {}
+};
+
+/// Either a T or an error. The project's one result type for fallible code
+/// that does not cross a mailbox (`runtime/` links no actor code).
+///
+///   result<int> parse_port(std::string_view s);
+///   auto port = parse_port(text);
+///   if (!port) return port.error();
+///   use(*port);
+template <class T>
+class result {
+public:
+  result(T value) : v_(std::move(value)) {}
+  result(error err) : v_(std::move(err)) {}
+
+  explicit operator bool() const noexcept { return v_.index() == 0; }
+  bool has_value() const noexcept { return v_.index() == 0; }
+
+  T& operator*() & { assert(has_value()); return std::get<0>(v_); }
+  const T& operator*() const& { assert(has_value()); return std::get<0>(v_); }
+  T&& operator*() && { assert(has_value()); return std::get<0>(std::move(v_)); }
+  T* operator->() { return &**this; }
+  const T* operator->() const { return &**this; }
+
+  const error& err() const { assert(!has_value()); return std::get<1>(v_); }
+  error& err() { assert(!has_value()); return std::get<1>(v_); }
+
+private:
+  std::variant<T, error> v_;
+};
+
+/// A result without a value: success or an error.
+class status {
+public:
+  status() = default;
+  status(error err) : err_(std::move(err)), failed_(true) {}
+  explicit operator bool() const noexcept { return !failed_; }
+  const error& err() const { assert(failed_); return err_; }
+  static status ok() { return {}; }
+
+private:
+  error err_;
+  bool failed_ = false;
+};
+
+} // namespace sluice
+
+/// Early return for fallible code: `SLUICE_TRY(x, compute());` declares `x`
+/// from a result, or returns its error from the enclosing function.
+#define SLUICE_TRY(var, expr)                                                  \
+  auto var##_result_ = (expr);                                                 \
+  if (!var##_result_)                                                          \
+    return std::move(var##_result_.err());                                     \
+  auto var = std::move(*var##_result_)

@@ -1,0 +1,146 @@
+// Runs one pipeline case folder (tests/pipelines/<case>/, layout in
+// tests/pipelines/README.md): copies it to a temporary directory, runs the
+// sluice binary there, and compares exit code, output files, stderr and the
+// summary with what the case expects. Exit 0 when everything matches; else
+// prints each difference and exits 1.
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in{p, std::ios::binary};
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s)
+    out += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
+  return out + "'";
+}
+
+int failures = 0;
+
+void problem(const std::string& what) {
+  ++failures;
+  std::cerr << "FAIL: " << what << '\n';
+}
+
+// Every key of `want` must be in `got` with an equal value (recursively for
+// objects; arrays compare element by element with the same rule).
+void expect_subset(const json& want, const json& got, const std::string& at) {
+  if (want.is_object()) {
+    if (!got.is_object()) {
+      problem("summary" + at + ": expected an object, got " + got.dump());
+      return;
+    }
+    for (auto& [k, v] : want.items()) {
+      if (!got.contains(k))
+        problem("summary" + at + "/" + k + ": missing");
+      else
+        expect_subset(v, got[k], at + "/" + k);
+    }
+  } else if (want.is_array() && got.is_array() && want.size() == got.size()) {
+    for (size_t i = 0; i < want.size(); ++i)
+      expect_subset(want[i], got[i], at + "/" + std::to_string(i));
+  } else if (want != got) {
+    problem("summary" + at + ": expected " + want.dump() + ", got " + got.dump());
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::cerr << "usage: pipeline_case_runner SLUICE_BINARY CASE_DIR\n";
+    return 2;
+  }
+  fs::path sluice = fs::absolute(argv[1]);
+  fs::path case_dir = argv[2];
+  json spec = json::object();
+  if (fs::exists(case_dir / "case.json"))
+    spec = json::parse(slurp(case_dir / "case.json"));
+  char tmpl[] = "/tmp/sluice-case-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) {
+    std::perror("mkdtemp");
+    return 2;
+  }
+  fs::path work = tmpl;
+  fs::copy(case_dir, work, fs::copy_options::recursive);
+  fs::remove_all(work / "expected");
+
+  auto command = spec.value("command", std::string{"run"});
+  std::string cmd = "cd " + quote(work.string()) + " && ";
+  if (spec.contains("env"))
+    for (auto& [k, v] : spec["env"].items())
+      cmd += k + "=" + quote(v.get<std::string>()) + " ";
+  cmd += quote(sluice.string()) + " " + command + " "
+         + quote(spec.value("config", std::string{"pipeline.json"}));
+  if (command == "run")
+    cmd += " --summary-json summary.json --no-progress";
+  for (auto& a : spec.value("args", json::array()))
+    cmd += " " + quote(a.get<std::string>());
+  cmd += " < " + (spec.contains("stdin") ? quote(spec["stdin"].get<std::string>()) : "/dev/null");
+  cmd += " > stdout.txt 2> stderr.txt";
+  int status = std::system(cmd.c_str());
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  auto stderr_text = slurp(work / "stderr.txt");
+
+  int want_code = spec.value("exit", 0);
+  if (code != want_code)
+    problem("exit code " + std::to_string(code) + ", expected " + std::to_string(want_code));
+  for (auto& s : spec.value("stderr_contains", json::array()))
+    if (stderr_text.find(s.get<std::string>()) == std::string::npos)
+      problem("stderr lacks: " + s.get<std::string>());
+  for (auto& s : spec.value("stderr_lacks", json::array()))
+    if (stderr_text.find(s.get<std::string>()) != std::string::npos)
+      problem("stderr should not contain: " + s.get<std::string>());
+  for (auto& p : spec.value("absent", json::array()))
+    if (fs::exists(work / p.get<std::string>()))
+      problem("file should not exist: " + p.get<std::string>());
+  if (fs::exists(case_dir / "expected")) {
+    for (auto& entry : fs::recursive_directory_iterator(case_dir / "expected")) {
+      if (!entry.is_regular_file())
+        continue;
+      auto rel = fs::relative(entry.path(), case_dir / "expected");
+      if (!fs::exists(work / rel)) {
+        problem("missing output file: " + rel.string());
+        continue;
+      }
+      auto want = slurp(entry.path());
+      auto got = slurp(work / rel);
+      if (want != got)
+        problem("output " + rel.string() + " differs:\n--- expected\n" + want + "--- got\n" + got);
+    }
+  }
+  if (spec.contains("summary")) {
+    if (!fs::exists(work / "summary.json"))
+      problem("no summary.json was written");
+    else
+      expect_subset(spec["summary"], json::parse(slurp(work / "summary.json")), "");
+  }
+  if (failures > 0) {
+    std::cerr << "--- stderr of the run:\n" << stderr_text << "--- (work dir kept: " << work.string()
+              << ")\n";
+    return 1;
+  }
+  fs::remove_all(work);
+  std::cout << case_dir.filename().string() << ": ok\n";
+  return 0;
+}
