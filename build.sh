@@ -13,7 +13,7 @@ case "$what" in example|test|build) ;; *)
 esac
 
 packages=(g++ cmake ninja-build pkg-config libcaf-dev libboost-dev libboost-program-options-dev
-          nlohmann-json3-dev libspdlog-dev libfmt-dev)
+          nlohmann-json3-dev libspdlog-dev libfmt-dev libjemalloc-dev)
 [ "$what" = test ] && packages+=(catch2)
 
 missing=()

@@ -110,15 +110,40 @@ caf::behavior coordinator(caf::event_based_actor* self,
       finalize();
   };
 
+  // A failed run: stop the sources, collect what every member counted so
+  // far (the report shows how far the run got), then abort.
   auto fail = [=](std::string message) {
     if (!st->failure.empty() || st->ending)
       return;
     st->failure = std::move(message);
+    st->ending = true;
     spdlog::error("{}", st->failure);
     for (auto& m : st->members)
       if (m.driver)
         self->send(m.handle, halt_atom::value);
-    end_run(false);
+    auto pending = std::make_shared<size_t>(0);
+    for (auto& m : st->members)
+      if (!m.done)
+        ++*pending;
+    if (*pending == 0) {
+      end_run(false);
+      return;
+    }
+    for (auto& m : st->members) {
+      if (m.done)
+        continue;
+      self->request(m.handle, std::chrono::seconds(5), stats_atom::value)
+        .then(
+          [=](stage_stats& s) {
+            st->finished.push_back(std::move(s));
+            if (--*pending == 0)
+              end_run(false);
+          },
+          [=](caf::error&) {
+            if (--*pending == 0)
+              end_run(false);
+          });
+    }
   };
 
   // -- start-up -------------------------------------------------------------------

@@ -100,7 +100,12 @@ size_t outbox::least_loaded(const group& g) const {
 }
 
 void outbox::enqueue(size_t edge, std::vector<record>&& records) {
-  edges_[edge].queue.push_back(std::move(records));
+  // Counted when committed to the edge: a queued batch is always sent before
+  // the edge's end of stream, and stats may be read before it leaves.
+  auto& e = edges_[edge];
+  e.records_sent += records.size();
+  ++batches_out_;
+  e.queue.push_back(std::move(records));
 }
 
 void outbox::flush(caf::event_based_actor* self, bool all) {
@@ -135,8 +140,6 @@ void outbox::drain(caf::event_based_actor* self, edge_state& e) {
     auto records = std::move(e.queue.front());
     e.queue.pop_front();
     ++e.in_flight;
-    e.records_sent += records.size();
-    ++batches_out_;
     self->send(e.desc.target, batch_msg{e.desc.edge, ++e.next_seq, std::move(records)});
   }
   if (e.closing && !e.eos_sent && e.queue.empty()) {

@@ -70,7 +70,7 @@ private:
     out_edge_desc desc;
     uint32_t in_flight = 0;
     uint64_t next_seq = 0;
-    uint64_t records_sent = 0;
+    uint64_t records_sent = 0; ///< committed to this edge (queued or sent)
     std::deque<std::vector<record>> queue;
     bool closing = false;
     bool eos_sent = false;

@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include <caf/stateful_actor.hpp>
+#include <caf/event_based_actor.hpp>
 
 #include "config/loader.hpp"
 

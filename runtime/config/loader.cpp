@@ -475,7 +475,9 @@ std::unique_ptr<pipeline_plan> load_pipeline_text(const std::string& text,
   plan->config.base_dir = base_dir;
   loader ld{diags, *plan};
   ld.read_top(doc);
-  if (diags.has_errors())
+  // Report stage problems too when a top-level value is wrong, but not when
+  // there are no stages to look at.
+  if (plan->config.stages.empty())
     return nullptr;
   ld.check_stages();
   ld.check_graph();

@@ -48,6 +48,11 @@ diagnostic& params_reader::error(const std::string& key, std::string message) {
   return diags_.error(path_of(key), std::move(message));
 }
 
+diagnostic& params_reader::error_at(const std::string& json_path, std::string message) {
+  ++errors_;
+  return diags_.error(json_path, std::move(message));
+}
+
 const nlohmann::json* params_reader::raw(const std::string& key) {
   seen_.insert(key);
   if (!params_.is_object())

@@ -58,6 +58,10 @@ public:
   /// Reports an error at params/<key> (or at params itself if key is empty).
   diagnostic& error(const std::string& key, std::string message);
 
+  /// Reports an error at any JSON path (nested params such as
+  /// /stages/1/params/schema/properties/x/minimum); counts like error().
+  diagnostic& error_at(const std::string& json_path, std::string message);
+
   /// The JSON pointer of a key: base_path + "/" + escaped key.
   std::string path_of(const std::string& key) const;
 

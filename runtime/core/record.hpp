@@ -68,6 +68,8 @@ public:
 
   /// Appends a hop; called by the stage actor, once per record per stage.
   void stamp(stage_index stage, int64_t at_us) {
+    if (trail_.hops.capacity() == 0)
+      trail_.hops.reserve(4); // one allocation for the usual pipeline depth
     trail_.hops.push_back(lineage_hop{stage, at_us});
   }
 

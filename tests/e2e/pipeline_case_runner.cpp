@@ -4,7 +4,9 @@
 // summary with what the case expects. Exit 0 when everything matches; else
 // prints each difference and exits 1.
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -47,12 +49,12 @@ void problem(const std::string& what) {
 void expect_subset(const json& want, const json& got, const std::string& at) {
   if (want.is_object()) {
     if (!got.is_object()) {
-      problem("summary" + at + ": expected an object, got " + got.dump());
+      problem(at + ": expected an object, got " + got.dump());
       return;
     }
     for (auto& [k, v] : want.items()) {
       if (!got.contains(k))
-        problem("summary" + at + "/" + k + ": missing");
+        problem(at + "/" + k + ": missing");
       else
         expect_subset(v, got[k], at + "/" + k);
     }
@@ -60,7 +62,7 @@ void expect_subset(const json& want, const json& got, const std::string& at) {
     for (size_t i = 0; i < want.size(); ++i)
       expect_subset(want[i], got[i], at + "/" + std::to_string(i));
   } else if (want != got) {
-    problem("summary" + at + ": expected " + want.dump() + ", got " + got.dump());
+    problem(at + ": expected " + want.dump() + ", got " + got.dump());
   }
 }
 
@@ -84,6 +86,16 @@ int main(int argc, char** argv) {
   fs::path work = tmpl;
   fs::copy(case_dir, work, fs::copy_options::recursive);
   fs::remove_all(work / "expected");
+  // "example": a config shipped in the repo (e.g. configs/examples/orders.json)
+  // runs in a copy of its own folder, so docs' examples are tested as shipped.
+  if (spec.contains("example")) {
+    auto repo = fs::absolute(case_dir).parent_path().parent_path().parent_path();
+    fs::path example = repo / spec["example"].get<std::string>();
+    fs::copy(example.parent_path(), work, fs::copy_options::recursive
+                                            | fs::copy_options::overwrite_existing);
+    fs::remove_all(work / "out");
+    spec["config"] = example.filename().string();
+  }
 
   auto command = spec.value("command", std::string{"run"});
   std::string cmd = "cd " + quote(work.string()) + " && ";
@@ -129,11 +141,44 @@ int main(int argc, char** argv) {
         problem("output " + rel.string() + " differs:\n--- expected\n" + want + "--- got\n" + got);
     }
   }
+  // "sorted": outputs compared as sorted lines (replicas interleave records).
+  for (auto& p : spec.value("sorted", json::array())) {
+    auto rel = p.get<std::string>();
+    auto lines = [](const std::string& text) {
+      std::vector<std::string> out;
+      std::stringstream in{text};
+      for (std::string line; std::getline(in, line);)
+        out.push_back(line);
+      std::sort(out.begin(), out.end());
+      return out;
+    };
+    if (lines(slurp(work / rel)) != lines(slurp(case_dir / "expected-sorted" / rel)))
+      problem("sorted lines of " + rel + " differ from expected-sorted/" + rel + ":\n"
+              + slurp(work / rel));
+  }
+  // "jsonl_subset": {"file": [subset of line 1, subset of line 2, ...]}:
+  // each line is a JSON object holding at least the given keys and values
+  // (for files with times in them, such as dead letters).
+  if (spec.contains("jsonl_subset")) {
+    for (auto& [rel, want] : spec["jsonl_subset"].items()) {
+      std::stringstream in{slurp(work / rel)};
+      std::vector<json> got;
+      for (std::string line; std::getline(in, line);)
+        got.push_back(json::parse(line, nullptr, false));
+      if (got.size() != want.size()) {
+        problem(rel + ": " + std::to_string(got.size()) + " lines, expected "
+                + std::to_string(want.size()) + ":\n" + slurp(work / rel));
+        continue;
+      }
+      for (size_t i = 0; i < got.size(); ++i)
+        expect_subset(want[i], got[i], " " + rel + " line " + std::to_string(i + 1));
+    }
+  }
   if (spec.contains("summary")) {
     if (!fs::exists(work / "summary.json"))
       problem("no summary.json was written");
     else
-      expect_subset(spec["summary"], json::parse(slurp(work / "summary.json")), "");
+      expect_subset(spec["summary"], json::parse(slurp(work / "summary.json")), "summary");
   }
   if (failures > 0) {
     std::cerr << "--- stderr of the run:\n" << stderr_text << "--- (work dir kept: " << work.string()
