@@ -1,0 +1,98 @@
+#pragma once
+
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "io/csv_writer.hpp"
+#include "io/data_format.hpp"
+#include "io/output_file.hpp"
+#include "ops/registry.hpp"
+
+namespace sluice {
+
+/// `sink.file`: writes JSON lines or CSV to a file, all-or-nothing in a
+/// bounded run (docs/stages.md).
+stage_kind describe_sink_file();
+
+/// `sink.stdout`: writes JSON lines or CSV to standard output.
+stage_kind describe_sink_stdout();
+
+/// `sink.null`: accepts and discards records (benchmarks, dry runs).
+stage_kind describe_sink_null();
+
+/// How a sink turns records into bytes: one compact JSON object per line, or
+/// CSV rows (io/csv_writer.hpp).
+class record_format {
+public:
+  explicit record_format(data_format fmt = data_format::jsonl, char delimiter = ',',
+                         std::vector<std::string> columns = {});
+
+  /// Appends `rec` to `out`; an error (a CSV row that does not fit the
+  /// columns) appends nothing.
+  status append(const record& rec, std::string& out);
+
+  /// Appends what belongs at the end (a CSV header for an empty output).
+  void finish(std::string& out);
+
+  data_format format() const noexcept { return fmt_; }
+  char delimiter() const noexcept { return delim_; }
+  csv_writer& csv() noexcept { return csv_; }
+
+private:
+  data_format fmt_;
+  char delim_;
+  csv_writer csv_;
+};
+
+/// sink.file's operator: buffers a batch, writes it with one write(2) in
+/// end_batch (or when the buffer passes 1 MiB) to an output_file. After an
+/// I/O error every later record fails with it and commit() returns it.
+class file_sink_op final : public op {
+public:
+  file_sink_op(output_file file, record_format fmt, output_file::mode m);
+
+  void process(record&& rec, emitter& out) override;
+  void end_batch(emitter& out) override;
+  void finish(emitter& out) override;
+  status commit() override;
+  void abort() override;
+
+private:
+  void prepare();
+  void complete(); ///< what finish() does; commit() calls it if finish() was not
+  void write_out(bool force);
+
+  output_file file_;
+  record_format fmt_;
+  output_file::mode mode_;
+  bool prepared_ = false;
+  bool finished_ = false;
+  std::string buf_;
+  std::optional<error> failed_;
+};
+
+/// sink.stdout's operator (writes to `out`, stdout unless a test gives
+/// another stream): one fwrite and fflush per batch.
+class stdout_sink_op final : public op {
+public:
+  explicit stdout_sink_op(record_format fmt, std::FILE* out = stdout);
+
+  void process(record&& rec, emitter& out) override;
+  void end_batch(emitter& out) override;
+  void finish(emitter& out) override;
+  status commit() override;
+
+private:
+  void complete();
+  void write_out();
+
+  record_format fmt_;
+  std::FILE* stream_;
+  bool finished_ = false;
+  std::string buf_;
+  std::optional<error> failed_;
+};
+
+} // namespace sluice
