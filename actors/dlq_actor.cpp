@@ -20,6 +20,7 @@ struct dlq_state {
   std::map<edge_id, bool> inputs; ///< edge -> eos seen
   stage_stats stats;
   bool done = false;
+  bool failed = false;
 };
 
 error dlq_error(const json& info) {
@@ -41,6 +42,12 @@ caf::behavior dlq_actor(caf::event_based_actor* self,
   st->plan = std::move(plan);
   st->stats.stage = dlq_stage;
   self->set_default_handler(caf::print_and_drop);
+  auto fail_run = [=](std::string message) {
+    if (st->failed)
+      return;
+    st->failed = true;
+    self->send(st->coordinator, stage_failed{dlq_stage, 0, std::move(message)});
+  };
   auto maybe_done = [=] {
     if (st->done)
       return;
@@ -48,7 +55,10 @@ caf::behavior dlq_actor(caf::event_based_actor* self,
       if (!eos)
         return;
     st->done = true;
-    st->writer.flush();
+    if (auto flushed = st->writer.flush(); !flushed) {
+      fail_run("cannot write the dead-letter file: " + flushed.err().message);
+      return;
+    }
     st->stats.received.clear();
     self->send(st->coordinator, stage_done{st->stats});
   };
@@ -62,18 +72,27 @@ caf::behavior dlq_actor(caf::event_based_actor* self,
       return {};
     },
     [=](batch_msg& b) {
+      if (st->failed)
+        return;
       ++st->stats.batches_in;
       for (auto& rec : b.records) {
         ++st->stats.in;
         auto info = rec.meta().is_object() && rec.meta().contains("dlq") ? rec.meta()["dlq"]
                                                                         : json::object();
-        st->writer.write(rec, info.value("stage", ""), dlq_error(info),
-                         info.value("time_us", int64_t{0}), origin_text(*st->plan, rec),
-                         hops_json(*st->plan, rec));
+        auto written = st->writer.write(rec, info.value("stage", ""), dlq_error(info),
+                                        info.value("time_us", int64_t{0}),
+                                        origin_text(*st->plan, rec), hops_json(*st->plan, rec));
+        if (!written) {
+          // Dead letters that cannot be kept would be lost: the run stops.
+          fail_run("cannot write the dead-letter file: " + written.err().message);
+          return;
+        }
         ++st->stats.written;
-        ++st->stats.passed;
       }
-      st->writer.flush();
+      if (auto flushed = st->writer.flush(); !flushed) {
+        fail_run("cannot write the dead-letter file: " + flushed.err().message);
+        return;
+      }
       self->send(caf::actor_cast<caf::actor>(self->current_sender()), ack_msg{b.edge, b.seq});
     },
     [=](const eos_msg& e) {
