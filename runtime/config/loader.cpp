@@ -1,6 +1,7 @@
 #include "config/loader.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -72,9 +73,10 @@ void apply_override(ojson& doc, const std::string& spec, diagnostics& diags) {
       for (auto& item : *node)
         if (item.is_object() && item.contains("id") && item["id"] == seg)
           next = &item;
-      if (next == nullptr && std::all_of(seg.begin(), seg.end(), ::isdigit)) {
-        auto idx = std::stoul(seg);
-        if (idx < node->size())
+      if (next == nullptr) {
+        size_t idx = 0;
+        auto [end, ec] = std::from_chars(seg.data(), seg.data() + seg.size(), idx);
+        if (ec == std::errc{} && end == seg.data() + seg.size() && idx < node->size())
           next = &(*node)[idx];
       }
       if (next == nullptr) {
@@ -108,6 +110,8 @@ void apply_override(ojson& doc, const std::string& spec, diagnostics& diags) {
 struct loader {
   diagnostics& diags;
   pipeline_plan& plan;
+  std::set<stage_index> malformed_inputs; ///< `inputs` written, but not a list of ids
+  std::vector<bool> built;                ///< per stage: its params were valid
 
   void unknown_keys(const ojson& obj, const std::string& at,
                     const std::vector<std::string>& known, const char* what) {
@@ -223,13 +227,20 @@ struct loader {
       auto& ins = st["inputs"];
       if (!ins.is_array()) {
         diags.error(at + "/inputs", "expected a list of stage ids, e.g. [\"read\"] or [\"split.food\"]");
+        malformed_inputs.insert(spec.index);
       } else {
+        std::set<std::string> seen;
         for (size_t k = 0; k < ins.size(); ++k) {
           if (!ins[k].is_string()) {
             diags.error(at + "/inputs/" + std::to_string(k), "expected a stage id");
+            malformed_inputs.insert(spec.index);
             continue;
           }
           auto ref = ins[k].get<std::string>();
+          if (!seen.insert(ref).second) {
+            diags.error(at + "/inputs/" + std::to_string(k), "'" + ref + "' is listed twice: every record would arrive twice");
+            continue;
+          }
           auto dot = ref.find('.');
           input_ref in;
           in.stage = ref.substr(0, dot);
@@ -272,6 +283,7 @@ struct loader {
     auto& stages = plan.config.stages;
     auto& reg = stage_registry::instance();
     plan.kinds.assign(stages.size(), nullptr);
+    built.assign(stages.size(), false);
     plan.ports.assign(stages.size(), {});
     plan.is_sink.assign(stages.size(), false);
     std::set<std::string> ids;
@@ -316,6 +328,7 @@ struct loader {
         continue;
       params_reader p{st.params, st.json_path + "/params", st.type, diags, &st.params_ordered};
       op_ptr op = kind->make_op(st, p);
+      built[st.index] = op != nullptr;
       if (kind->make_reader) {
         params_reader p2{st.params, st.json_path + "/params", st.type, diags, &st.params_ordered};
         kind->make_reader(st, p2);
@@ -330,7 +343,7 @@ struct loader {
   void check_role(const stage_spec& st, const stage_kind& kind) {
     if (kind.role == stage_role::source && !st.inputs.empty())
       diags.error(st.json_path + "/inputs", "a source ('" + st.type + "') takes no inputs");
-    if (kind.role != stage_role::source && st.inputs.empty())
+    if (kind.role != stage_role::source && st.inputs.empty() && malformed_inputs.count(st.index) == 0)
       diags.error(st.json_path, "stage '" + st.id + "' has no inputs")
         .hint = "add \"inputs\": [\"<upstream stage id>\"]";
     if (st.on_error == error_policy::dlq && plan.config.dlq_path.empty())
@@ -357,6 +370,7 @@ struct loader {
 
   void check_graph() {
     auto& stages = plan.config.stages;
+    bool unresolved = false; // an input we cannot place in the graph
     // Inputs name existing stages and ports; sinks feed nothing.
     for (auto& st : stages) {
       for (size_t k = 0; k < st.inputs.size(); ++k) {
@@ -365,31 +379,50 @@ struct loader {
         auto up = plan.config.find(in.stage);
         if (up == nullptr) {
           diags.error(at, "unknown stage '" + in.stage + "'");
+          unresolved = true;
           continue;
         }
-        if (up->index == st.index)
+        if (up->index == st.index) {
           diags.error(at, "stage '" + st.id + "' names itself as input");
-        if (plan.kinds[up->index] == nullptr)
+          unresolved = true; // not also reported as a cycle
+        }
+        if (plan.kinds[up->index] == nullptr) {
+          unresolved = true;
           continue;
+        }
         if (plan.is_sink[up->index])
           diags.error(at, "'" + in.stage + "' is a sink; sinks have no output");
+        if (!built[up->index] && plan.kinds[up->index]->outputs) {
+          // Its params are wrong (reported there), so its named outputs are
+          // unknown: checking ports against them would only mislead.
+          unresolved = true;
+          continue;
+        }
         auto& ports = plan.ports[up->index];
-        if (in.port.empty() && !ports.empty())
+        bool known_port = !in.port.empty()
+                          && std::find(ports.begin(), ports.end(), in.port) != ports.end();
+        if (in.port.empty() && !ports.empty()) {
+          std::vector<std::string> refs;
+          for (auto& p : ports)
+            refs.push_back(in.stage + "." + p);
           diags.error(at, "stage '" + in.stage + "' has named outputs; pick one")
-            .hint = "use one of " + [&] {
-              std::vector<std::string> refs;
-              for (auto& p : ports)
-                refs.push_back(in.stage + "." + p);
-              return join_names(refs);
-            }();
-        else if (!in.port.empty() && std::find(ports.begin(), ports.end(), in.port) == ports.end())
+            .hint = "use one of " + join_names(refs);
+          unresolved = true;
+        } else if (!in.port.empty() && !known_port) {
           diags.error(at, "stage '" + in.stage + "' has no output '" + in.port + "'")
             .hint = ports.empty() ? "it has one output: write \"" + in.stage + "\""
                                   : "its outputs: " + join_names(ports);
+          unresolved = true;
+        }
       }
     }
-    if (diags.has_errors())
-      return;
+    for (auto& st : stages) {
+      auto kind = plan.kinds[st.index];
+      unresolved = unresolved || kind == nullptr || malformed_inputs.count(st.index) > 0
+                   || (kind->role != stage_role::source && st.inputs.empty());
+    }
+    if (unresolved)
+      return; // the graph would have holes: its checks would mislead
     plan.graph = std::make_unique<pipeline_graph>(plan.config.stages, plan.ports, plan.is_sink);
     auto topo = plan.graph->topological_order();
     if (!topo.cycle.empty()) {
@@ -449,7 +482,7 @@ const stage_spec* pipeline_config::find(const std::string& id) const {
 std::string resolve_path(const std::string& base_dir, const std::string& path) {
   if (path.empty() || path == "-" || path.front() == '/' || base_dir.empty() || base_dir == ".")
     return path;
-  return base_dir + "/" + path;
+  return base_dir.back() == '/' ? base_dir + path : base_dir + "/" + path;
 }
 
 std::unique_ptr<pipeline_plan> load_pipeline_text(const std::string& text,
@@ -473,7 +506,7 @@ std::unique_ptr<pipeline_plan> load_pipeline_text(const std::string& text,
   auto plan = std::make_unique<pipeline_plan>();
   plan->config.file = file;
   plan->config.base_dir = base_dir;
-  loader ld{diags, *plan};
+  loader ld{diags, *plan, {}, {}};
   ld.read_top(doc);
   // Report stage problems too when a top-level value is wrong, but not when
   // there are no stages to look at.
