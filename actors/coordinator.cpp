@@ -302,7 +302,7 @@ caf::behavior coordinator(caf::event_based_actor* self,
         total += p.bytes_total;
       }
       auto secs = std::max<double>(1e-3, (now_us() - st->started_us) / 1e6);
-      std::string pct = total > 0 ? " " + std::to_string(bytes * 100 / total) + "% of input"
+      std::string pct = total > 0 ? ", " + std::to_string(bytes * 100 / total) + "% of input"
                                   : std::string{};
       std::fprintf(stderr, "\r\033[K[%s] %llu records read, %.0f records/s%s",
                    st->plan->config.name.c_str(), static_cast<unsigned long long>(read),

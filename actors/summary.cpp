@@ -144,8 +144,8 @@ std::string render_summary(const json& s) {
                      t.value("folded", uint64_t{0}));
   auto& c = s["conservation"];
   if (c.value("ok", false)) {
-    out += "conservation: ok (every record read was written, filtered, dropped, dead-lettered "
-           "or folded; every edge delivered what was sent)\n";
+    out += "conservation: ok (every record read is accounted for; every edge delivered what "
+           "was sent)\n";
   } else {
     out += "conservation: MISMATCH\n";
     for (auto& p : c["problems"])
