@@ -23,7 +23,7 @@ public:
     char ts[40];
     auto n = std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
     std::snprintf(ts + n, sizeof ts - n, ".%03dZ", static_cast<int>(ms % 1000));
-    nlohmann::json line = {
+    nlohmann::ordered_json line = {
       {"time", ts},
       {"level", std::string(spdlog::level::to_string_view(msg.level).data(),
                             spdlog::level::to_string_view(msg.level).size())},

@@ -43,6 +43,10 @@ std::string params_reader::path_of(const std::string& key) const {
   return key.empty() ? base_ : base_ + "/" + escape_pointer(key);
 }
 
+std::string params_reader::path_of(const std::string& key, const std::string& sub) const {
+  return path_of(key) + "/" + escape_pointer(sub);
+}
+
 diagnostic& params_reader::error(const std::string& key, std::string message) {
   ++errors_;
   return diags_.error(path_of(key), std::move(message));

@@ -65,6 +65,11 @@ public:
   /// The JSON pointer of a key: base_path + "/" + escaped key.
   std::string path_of(const std::string& key) const;
 
+  /// The JSON pointer of `sub` inside the object param `key` (a map's `set`
+  /// target, a route's name): path_of(key) + "/" + escaped sub. Both are
+  /// escaped as RFC 6901 asks (`~` as `~0`, `/` as `~1`).
+  std::string path_of(const std::string& key, const std::string& sub) const;
+
   /// Reports unknown keys; returns true if no error was reported by this reader.
   bool finish();
 

@@ -1,6 +1,7 @@
 #include "core/field_path.hpp"
 
 #include <cctype>
+#include <cstdint>
 
 namespace sluice {
 
@@ -65,8 +66,16 @@ result<field_path> field_path::parse(std::string_view text) {
       }
       auto start = i;
       int64_t idx = 0;
-      while (i < n && std::isdigit(static_cast<unsigned char>(text[i])))
-        idx = idx * 10 + (text[i++] - '0');
+      while (i < n && std::isdigit(static_cast<unsigned char>(text[i]))) {
+        int digit = text[i] - '0';
+        // Checked before multiplying: overflowing int64_t is undefined and
+        // would silently address some other element.
+        if (idx > (INT64_MAX - digit) / 10)
+          return error{errc::invalid_config,
+                       describe(text, start, "index too large (at most 9223372036854775807)")};
+        idx = idx * 10 + digit;
+        ++i;
+      }
       if (i == start || i >= n || text[i] != ']')
         return error{errc::invalid_config, describe(text, i, "expected an index like [0] or [-1]")};
       ++i;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -84,19 +85,55 @@ public:
   /// empty path is the whole content object.
   const json* get(const field_path& path) const;
 
-  /// Sets `path` to `value`, creating intermediate objects as needed. Fails
-  /// if a step goes through a value that is not an object (or, for an index
-  /// segment, not an array with that index).
+  /// Sets `path` to `value`, creating intermediate objects as needed (a null
+  /// on the way becomes an object). Fails if a step goes through a value that
+  /// is not an object (or, for an index segment, not an array with that
+  /// index). The whole path is checked before anything is created, so a
+  /// failed set leaves the content exactly as it was.
   status set(const field_path& path, json value);
 
-  /// Moves the value at `from` to `to`. A missing `from` is not an error (the
-  /// record is left as it is) and returns false.
+  /// Moves the value at `from` to `to`: takes it out of `from`, then sets
+  /// `to` as set() does. A missing `from` is not an error (the record is left
+  /// as it is) and returns false. An array element as `from` is removed from
+  /// its array, as drop() removes it: the elements after it move up one.
+  /// Renaming a path to itself changes nothing. If `to` cannot be set, the
+  /// value goes back where it was and the content is exactly as before.
   result<bool> rename(const field_path& from, const field_path& to);
+
+  /// What one set() or rename() changed, so that undo() can put it back; for
+  /// operators that must fail a record as it came in after changing it (map).
+  /// Filled by the set/rename overloads taking one; callers only keep it.
+  /// It points at the paths given to that call, which must outlive it.
+  struct change {
+    const field_path* target = nullptr; // the set path, or the rename's `to`
+    const field_path* from = nullptr;   // the rename's `from`; null for a set
+    bool applied = false;               // false: nothing changed
+    size_t depth = 0;     // the set replaced or created the value at target[0, depth)
+    bool existed = false; // whether it replaced (true) or created (false) it
+    json old;             // the replaced value, moved out
+    int64_t from_index = -1; // where a renamed array element was; -1 for a key
+  };
+
+  /// set() and rename() that also record in `undo` what they changed. A call
+  /// that fails changes nothing and leaves `undo.applied` false.
+  status set(const field_path& path, json value, change& undo);
+  result<bool> rename(const field_path& from, const field_path& to, change& undo);
+
+  /// Reverts one change. Changes must be undone newest first, on content not
+  /// changed in between by anything else; then the content is exactly (key
+  /// for key, element for element) what it was before them. Costs one walk
+  /// of the paths; values move back, nothing is copied.
+  void undo(change&& c);
 
   /// Removes `path`; returns whether something was removed.
   bool drop(const field_path& path);
 
-  /// Keeps only the given top-level-or-nested paths; everything else goes.
+  /// Keeps only the given paths; everything else goes. Like jq's `pick`: a
+  /// nested path keeps its parents as objects (`.user.name` gives
+  /// {"user": {"name": ...}}) and an index keeps its element at that index in
+  /// an array padded with null (`.tags[1]` of ["a", "b"] gives
+  /// {"tags": [null, "b"]}); a negative index counts from the end of the
+  /// record's array. Paths that are not in the record are ignored.
   void keep(const std::vector<field_path>& paths);
 
   /// Appends the content as one line of compact JSON (no newline) to `out`.
@@ -113,6 +150,9 @@ public:
   friend typename Inspector::result_type inspect(Inspector& f, record& x);
 
 private:
+  status set_impl(const field_path& path, json&& value, change* undo);
+  result<bool> rename_impl(const field_path& from, const field_path& to, change* undo);
+
   std::string id_;
   json content_;
   json meta_;

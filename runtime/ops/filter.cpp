@@ -5,7 +5,8 @@ namespace sluice {
 namespace {
 
 /// `filter`: keeps records for which `when` is true; the rest are filtered.
-/// A `when` that fails (type error) fails the record through on_error.
+/// A `when` that fails (type error) fails the record through on_error, with
+/// the message prefixed `when: `.
 class filter_op final : public op {
 public:
   explicit filter_op(expr::expression when) : when_(std::move(when)) {
@@ -13,12 +14,14 @@ public:
 
   void process(record&& rec, emitter& out) override {
     auto keep = when_.test(rec);
-    if (!keep)
+    if (!keep) {
+      keep.err().message = "when: " + keep.err().message;
       out.fail(std::move(rec), std::move(keep.err()));
-    else if (*keep)
+    } else if (*keep) {
       out.emit(std::move(rec));
-    else
+    } else {
       out.discard(rec, disposition::filtered);
+    }
   }
 
 private:

@@ -6,8 +6,15 @@ namespace {
 
 /// `map`: reshapes each record, in this order: `set` (in the order written;
 /// each expression sees the fields set before it), `rename`, `drop`, `keep`.
-/// An expression that fails fails the record (on_error decides); the
-/// record is not half-changed downstream.
+/// An expression or a set/rename that fails fails the record (on_error
+/// decides), and the record goes to `fail` exactly as it entered the stage:
+/// a dead letter shows the input, never a half-changed record.
+///
+/// Only set and rename can fail, and only after earlier ones changed the
+/// record, so the op logs what each of them changed (the old value moved
+/// out, not copied) and undoes the log newest first on failure. The log is a
+/// member so its storage is reused from record to record: no allocation and
+/// no copy of the record on the hot path.
 class map_op final : public op {
 public:
   struct assignment {
@@ -19,27 +26,33 @@ public:
          std::vector<field_path> drop, std::vector<field_path> keep)
     : set_(std::move(set)), rename_(std::move(rename)), drop_(std::move(drop)),
       keep_(std::move(keep)) {
+    // Only changes before the last fallible step can need undoing.
+    log_.reserve(set_.size() + rename_.size());
   }
 
   void process(record&& rec, emitter& out) override {
+    log_.clear();
     for (auto& a : set_) {
       auto v = a.value.eval(rec);
       if (!v) {
         v.err().message = "set " + a.target.str() + ": " + v.err().message;
-        out.fail(std::move(rec), std::move(v.err()));
+        fail(std::move(rec), std::move(v.err()), out);
         return;
       }
-      if (auto st = rec.set(a.target, std::move(*v)); !st) {
-        out.fail(std::move(rec), st.err());
+      log_.emplace_back();
+      if (auto st = rec.set(a.target, std::move(*v), log_.back()); !st) {
+        fail(std::move(rec), st.err(), out);
         return;
       }
     }
     for (auto& [from, to] : rename_) {
-      if (auto r = rec.rename(from, to); !r) {
-        out.fail(std::move(rec), std::move(r.err()));
+      log_.emplace_back();
+      if (auto r = rec.rename(from, to, log_.back()); !r) {
+        fail(std::move(rec), std::move(r.err()), out);
         return;
       }
     }
+    log_.clear(); // drops the replaced values now, not with the next record
     for (auto& p : drop_)
       rec.drop(p);
     if (!keep_.empty())
@@ -52,6 +65,15 @@ private:
   std::vector<std::pair<field_path, field_path>> rename_;
   std::vector<field_path> drop_;
   std::vector<field_path> keep_;
+  std::vector<record::change> log_; // what this record's sets and renames changed
+
+  // Undoes the log (a failed step logged nothing) and fails the record.
+  void fail(record&& rec, error err, emitter& out) {
+    for (auto i = log_.rbegin(); i != log_.rend(); ++i)
+      rec.undo(std::move(*i));
+    log_.clear();
+    out.fail(std::move(rec), std::move(err));
+  }
 };
 
 std::optional<std::vector<field_path>> read_paths(params_reader& p, const std::string& key) {
@@ -83,7 +105,7 @@ stage_kind describe_map() {
     if (auto entries = p.string_map("set", false)) {
       for (auto& [target, text] : *entries) {
         auto fp = field_path::parse(target);
-        auto at = p.path_of("set") + "/" + target;
+        auto at = p.path_of("set", target);
         if (!fp) {
           p.diags().error(at, fp.err().message);
           ok = false;
@@ -102,7 +124,7 @@ stage_kind describe_map() {
       for (auto& [from, to] : *entries) {
         auto a = field_path::parse(from);
         auto b = field_path::parse(to);
-        auto at = p.path_of("rename") + "/" + from;
+        auto at = p.path_of("rename", from);
         if (!a || a->empty() || !b || b->empty()) {
           p.diags().error(at, !a ? a.err().message : !b ? b.err().message
                                                           : "rename takes field names, not '.'");

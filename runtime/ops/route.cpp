@@ -7,11 +7,15 @@ namespace {
 /// `route`: sends each record to the output(s) whose predicate holds: the
 /// first match (`mode: "first"`, default) or every match (`"all"`). A record
 /// that matches none goes to the `default` output, or is filtered if there is
-/// no default. A predicate that fails fails the record.
+/// no default. A predicate that fails fails the record, with a message that
+/// names the route (`route 'food': ...`).
 class route_op final : public op {
 public:
-  route_op(std::vector<expr::expression> preds, bool all, bool has_default)
-    : preds_(std::move(preds)), all_(all), has_default_(has_default) {
+  /// `names[i]` is the name of the route `preds[i]` tests (for messages).
+  route_op(std::vector<expr::expression> preds, std::vector<std::string> names, bool all,
+           bool has_default)
+    : preds_(std::move(preds)), names_(std::move(names)), all_(all),
+      has_default_(has_default) {
   }
 
   void process(record&& rec, emitter& out) override {
@@ -21,7 +25,7 @@ public:
     for (size_t i = 0; i < preds_.size(); ++i) {
       auto hit = preds_[i].test(rec);
       if (!hit) {
-        hit.err().message = "route " + std::to_string(i) + ": " + hit.err().message;
+        hit.err().message = "route '" + names_[i] + "': " + hit.err().message;
         out.fail(std::move(rec), std::move(hit.err()));
         return;
       }
@@ -45,6 +49,7 @@ public:
 
 private:
   std::vector<expr::expression> preds_;
+  std::vector<std::string> names_;
   bool all_;
   bool has_default_;
   std::vector<port_index> matches_;
@@ -67,7 +72,7 @@ stage_kind describe_route() {
         ok = false;
       }
       for (auto& [name, text] : *routes) {
-        auto e = p.compile(text, p.path_of("routes") + "/" + name);
+        auto e = p.compile(text, p.path_of("routes", name));
         ok = ok && e.has_value();
         if (e)
           preds.push_back(std::move(*e));
@@ -84,7 +89,8 @@ stage_kind describe_route() {
     }
     if (!p.finish() || !ok)
       return nullptr;
-    return std::make_unique<route_op>(std::move(preds), mode && *mode == "all",
+    return std::make_unique<route_op>(std::move(preds), std::move(names),
+                                      mode && *mode == "all",
                                       def.has_value());
   };
   k.outputs = [](const stage_spec& spec) {

@@ -718,7 +718,7 @@ std::string with_filter() {
 
 } // namespace
 
-TEST_CASE("--set overrides a param by stage id, as a string when it is not JSON",
+TEST_CASE("a --set override: overrides a param by stage id, as a string when it is not JSON",
           "[config][overrides]") {
   diagnostics diags;
   auto plan = load(with_filter(), diags, {"stages.big.params.when=.amount > 10"});
@@ -728,7 +728,7 @@ TEST_CASE("--set overrides a param by stage id, as a string when it is not JSON"
   CHECK(plan->config.stages[1].params_ordered["when"] == ".amount > 10");
 }
 
-TEST_CASE("--set takes JSON values: numbers stay numbers", "[config][overrides]") {
+TEST_CASE("a --set override: takes JSON values: numbers stay numbers", "[config][overrides]") {
   diagnostics diags;
   auto plan = load(with_filter(), diags,
                    {"defaults.batch_size=500", "stages.gen.params.count=7", "name=\"renamed\"",
