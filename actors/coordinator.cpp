@@ -77,7 +77,10 @@ caf::behavior coordinator(caf::event_based_actor* self,
   auto finalize = [=] {
     if (st->opts.progress)
       std::fprintf(stderr, "\r\033[K");
-    auto status = !st->failure.empty() ? "failed" : st->stopping ? "stopped" : "ok";
+    // A sink that could not make its output final fails the run too.
+    auto status = !st->failure.empty() || !st->commit_errors.empty() ? "failed"
+                  : st->stopping                                       ? "stopped"
+                                                                       : "ok";
     auto summary = build_summary(*st->plan, st->finished, status, st->failure,
                                  st->commit_errors, now_us() - st->started_us);
     st->promise.deliver(summary.dump());
@@ -117,7 +120,7 @@ caf::behavior coordinator(caf::event_based_actor* self,
       return;
     st->failure = std::move(message);
     st->ending = true;
-    spdlog::error("{}", st->failure);
+    spdlog::info("run failing: {}", st->failure);
     for (auto& m : st->members)
       if (m.driver)
         self->send(m.handle, halt_atom::value);

@@ -228,6 +228,8 @@ caf::behavior stage_actor(caf::event_based_actor* self,
       h.op = kind->make_op(h.spec, p);
       if (!h.op)
         return "stage '" + h.spec.id + "' cannot start: " + diags.render();
+      if (auto started = h.op->start(); !started)
+        return "stage '" + h.spec.id + "' cannot start: " + started.err().message;
       h.coordinator = w.coordinator;
       h.out.init(w.outputs, h.plan->config.stages, h.spec.flow.batch_size);
       if (w.dlq.target)

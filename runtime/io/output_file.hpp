@@ -38,6 +38,11 @@ public:
   /// Writes all of `data`, creating the file first if needed.
   status write(const char* data, size_t size);
 
+  /// Creates the file (and its missing directories) now; idempotent. The
+  /// sink calls it when the run starts, so a path that cannot be written
+  /// fails the run before a single record moves.
+  status open();
+
   /// Makes the output final (see above). Called once; an error leaves no
   /// temporary file behind.
   status commit();
@@ -51,7 +56,6 @@ public:
   const std::string& target() const noexcept { return in_place_ ? path_ : temp_; }
 
 private:
-  status open();
   void close();
 
   std::string path_;

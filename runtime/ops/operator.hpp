@@ -62,12 +62,20 @@ public:
 ///    `abort` when it failed. Sinks make output visible in `commit` (rename
 ///    the temporary file) and remove partial output in `abort`. Both are
 ///    called at most once, and only one of them.
-/// 6. Operators never throw for bad data: a record-level problem goes to
+/// 6. `start` is called once, when the run starts and before any record
+///    arrives (not when a config is only validated): a sink opens its file
+///    there, so a path that cannot be written fails the run before a record
+///    moves.
+/// 7. Operators never throw for bad data: a record-level problem goes to
 ///    `emitter::fail`. An exception escaping an operator is a bug and fails
 ///    the stage.
 class op {
 public:
   virtual ~op() = default;
+
+  virtual status start() {
+    return {};
+  }
 
   virtual void process(record&& rec, emitter& out) = 0;
 

@@ -109,6 +109,14 @@ file_sink_op::file_sink_op(output_file file, record_format fmt, output_file::mod
   : file_(std::move(file)), fmt_(std::move(fmt)), mode_(m) {
 }
 
+status file_sink_op::start() {
+  if (!prepared_)
+    prepare();
+  if (failed_)
+    return *failed_;
+  return file_.open();
+}
+
 void file_sink_op::prepare() {
   prepared_ = true;
   if (mode_ != output_file::mode::append)

@@ -53,6 +53,7 @@ class file_sink_op final : public op {
 public:
   file_sink_op(output_file file, record_format fmt, output_file::mode m);
 
+  status start() override;
   void process(record&& rec, emitter& out) override;
   void end_batch(emitter& out) override;
   void finish(emitter& out) override;

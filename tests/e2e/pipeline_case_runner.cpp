@@ -126,6 +126,16 @@ int main(int argc, char** argv) {
   for (auto& p : spec.value("absent", json::array()))
     if (fs::exists(work / p.get<std::string>()))
       problem("file should not exist: " + p.get<std::string>());
+  // "empty_dirs": directories that must exist and hold nothing (e.g. no
+  // temporary file left behind by an aborted run).
+  for (auto& d : spec.value("empty_dirs", json::array())) {
+    auto rel = d.get<std::string>();
+    if (!fs::is_directory(work / rel))
+      problem("not a directory: " + rel);
+    else
+      for (auto& entry : fs::directory_iterator(work / rel))
+        problem("left behind in " + rel + ": " + entry.path().filename().string());
+  }
   if (fs::exists(case_dir / "expected")) {
     for (auto& entry : fs::recursive_directory_iterator(case_dir / "expected")) {
       if (!entry.is_regular_file())
