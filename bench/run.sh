@@ -85,14 +85,14 @@ busy_jiffies() {
 }
 hz=$(getconf CLK_TCK)
 
-# run_one NAME N INPUT OUTPUT COMMAND...: runs COMMAND under GNU time and
+# run_one NAME N REP INPUT OUTPUT COMMAND...: runs COMMAND under GNU time and
 # appends "NAME N wall user sys peak_kb other_cpu rep" to the results, where
 # other_cpu is the CPU time the rest of the machine used meanwhile: on two
 # cores, anything beyond a few percent of the wall time means the run shared
 # the machine and its numbers are low.
 run_one() {
-  local name=$1 n=$2 input=$3 output=$4
-  shift 4
+  local name=$1 n=$2 r=$3 input=$4 output=$5
+  shift 5
   local timing=$work/time.$name.$n log=$work/log.$name.$n
   rm -f "$output"
   local busy_before busy_after
@@ -132,9 +132,9 @@ for n in "${sizes[@]}"; do
 
   for ((r = 1; r <= repeat; ++r)); do
     echo "N=$n run $r/$repeat: plain loop, TBB flow graph, sluice" >&2
-    run_one plain_loop "$n" "$input" "$work/out-plain_loop-$n.jsonl" "$plain" "$input" "$work/out-plain_loop-$n.jsonl"
-    run_one tbb_flow "$n" "$input" "$work/out-tbb_flow-$n.jsonl" "$tbb" "$input" "$work/out-tbb_flow-$n.jsonl"
-    run_one sluice "$n" "$input" "$work/out-sluice-$n.jsonl" "$sluice" run "$root/bench/pipeline.json"
+    run_one plain_loop "$n" "$r" "$input" "$work/out-plain_loop-$n.jsonl" "$plain" "$input" "$work/out-plain_loop-$n.jsonl"
+    run_one tbb_flow "$n" "$r" "$input" "$work/out-tbb_flow-$n.jsonl" "$tbb" "$input" "$work/out-tbb_flow-$n.jsonl"
+    run_one sluice "$n" "$r" "$input" "$work/out-sluice-$n.jsonl" "$sluice" run "$root/bench/pipeline.json"
   done
 
   declare -A digest=()
@@ -190,6 +190,15 @@ echo "## sluice benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)," \
   "$(awk '/MemTotal/ {printf "%.0f GB RAM", $2 / 1048576}' /proc/meminfo)"
+allocators=""
+for p in plain_loop tbb_flow sluice; do
+  bin=$plain
+  [ $p = tbb_flow ] && bin=$tbb
+  [ $p = sluice ] && bin=$sluice
+  if ldd "$bin" 2>/dev/null | grep -q jemalloc; then a=jemalloc; else a="glibc malloc"; fi
+  allocators+="${allocators:+, }$p $a"
+done
+echo "allocators: $allocators (a mismatch skews the comparison)"
 echo "method: same generated input per N, warm page cache, wall clock and CPU (user+sys) and"
 echo "peak RSS from GNU time; median of $repeat run(s) per program; outputs compared sorted."
 echo "other CPU s: CPU time the rest of the machine used during the run (/proc/stat); more"
@@ -204,7 +213,8 @@ for n in "${sizes[@]}"; do
     read -r _ _ wall user sys kb other _ <<<"$(pick "$p" "$n")"
     awk -v p="$p" -v n="$n" -v w="$wall" -v u="$user" -v s="$sys" -v kb="$kb" -v o="${out_count[$p.$n]}" -v x="$other" \
       'BEGIN { printf "| %s | %d | %.0f | %.2f | %.2f | %.1f | %d | %.2f |\n", p, n, (w > 0 ? n / w : 0), w, u + s, kb / 1024, o, x }'
-    if awk -v w="$wall" -v x="$other" -v c="$cores" 'BEGIN { exit !(x > 0.05 * w * c) }'; then
+    # /proc/stat counts in ticks (10 ms), hence the 0.1 s floor.
+    if awk -v w="$wall" -v x="$other" -v c="$cores" 'BEGIN { exit !(x > 0.05 * w * c && x > 0.1) }'; then
       contended+=("$p N=$n")
     fi
   done
