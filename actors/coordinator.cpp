@@ -172,8 +172,18 @@ caf::behavior coordinator(caf::event_based_actor* self,
     }
     edge_id next_edge = 1;
     for (auto& e : pl.graph->edges()) {
-      for (auto u : replicas[e.from]) {
-        for (auto d : replicas[e.to]) {
+      // Forward edges: between stages of equal parallelism, where the
+      // downstream needs no key partitioning, replica i feeds replica i only,
+      // so a batch stays on one chain of replicas (and in one core's cache).
+      bool forward = stages[e.from].parallelism > 1
+                     && stages[e.from].parallelism == stages[e.to].parallelism
+                     && stages[e.to].partition_by.empty();
+      for (size_t ui = 0; ui < replicas[e.from].size(); ++ui) {
+        auto u = replicas[e.from][ui];
+        for (size_t di = 0; di < replicas[e.to].size(); ++di) {
+          if (forward && di != ui)
+            continue;
+          auto d = replicas[e.to][di];
           auto& dst = st->members[d];
           out_edge_desc desc{next_edge++, e.port, e.to, dst.replica,
                              stages[e.to].flow.window, dst.handle};
