@@ -305,19 +305,18 @@ struct loader {
       plan.is_sink[st.index] = kind->role == stage_role::sink;
     }
     // Sources decide whether the run is bounded; sinks behave accordingly.
+    // Building each reader once also checks its params and input files.
     bool streaming = false;
+    plan.source_files.resize(stages.size());
     for (auto& st : stages) {
       auto kind = plan.kinds[st.index];
       if (kind == nullptr || kind->role != stage_role::source || !kind->make_reader)
         continue;
-      diagnostics scratch{diags.file()};
-      params_reader p{st.params, st.json_path + "/params", st.type, scratch, &st.params_ordered};
+      params_reader p{st.params, st.json_path + "/params", st.type, diags, &st.params_ordered};
       auto reader = kind->make_reader(st, p);
       if (!reader)
         continue;
-      if (!reader->bounded())
-        streaming = true;
-      plan.source_files.resize(stages.size());
+      streaming = streaming || !reader->bounded();
       for (uint32_t f = 0; f < reader->file_count(); ++f)
         plan.source_files[st.index].push_back(reader->file_name(f));
     }
@@ -329,10 +328,6 @@ struct loader {
       params_reader p{st.params, st.json_path + "/params", st.type, diags, &st.params_ordered};
       op_ptr op = kind->make_op(st, p);
       built[st.index] = op != nullptr;
-      if (kind->make_reader) {
-        params_reader p2{st.params, st.json_path + "/params", st.type, diags, &st.params_ordered};
-        kind->make_reader(st, p2);
-      }
       if (op && kind->outputs)
         plan.ports[st.index] = kind->outputs(st);
       check_role(st, *kind);

@@ -18,6 +18,23 @@ namespace {
 // early so memory stays bounded with very large batches.
 constexpr size_t flush_bytes = size_t{1} << 20;
 
+// What every writing sink does with one record: fail it once output has
+// failed, else format it into `buf` and count it as written. Returns whether
+// the buffer has grown past flush_bytes and should be written out now.
+bool buffer_record(record&& rec, emitter& out, record_format& fmt, std::string& buf,
+                   const std::optional<error>& failed) {
+  if (failed) {
+    out.fail(std::move(rec), *failed);
+    return false;
+  }
+  if (auto ok = fmt.append(rec, buf); !ok) {
+    out.fail(std::move(rec), ok.err());
+    return false;
+  }
+  out.discard(rec, disposition::written);
+  return buf.size() >= flush_bytes;
+}
+
 // Whether `path` is a non-empty file whose last byte is not a line break (an
 // appended record must not glue onto its last line).
 bool lacks_final_newline(const std::string& path) {
@@ -149,16 +166,7 @@ void file_sink_op::write_out(bool force) {
 void file_sink_op::process(record&& rec, emitter& out) {
   if (!prepared_)
     prepare();
-  if (failed_) {
-    out.fail(std::move(rec), *failed_);
-    return;
-  }
-  if (auto ok = fmt_.append(rec, buf_); !ok) {
-    out.fail(std::move(rec), ok.err());
-    return;
-  }
-  out.discard(rec, disposition::written);
-  if (buf_.size() >= flush_bytes)
+  if (buffer_record(std::move(rec), out, fmt_, buf_, failed_))
     write_out(false);
 }
 
@@ -213,16 +221,7 @@ void stdout_sink_op::write_out() {
 }
 
 void stdout_sink_op::process(record&& rec, emitter& out) {
-  if (failed_) {
-    out.fail(std::move(rec), *failed_);
-    return;
-  }
-  if (auto ok = fmt_.append(rec, buf_); !ok) {
-    out.fail(std::move(rec), ok.err());
-    return;
-  }
-  out.discard(rec, disposition::written);
-  if (buf_.size() >= flush_bytes)
+  if (buffer_record(std::move(rec), out, fmt_, buf_, failed_))
     write_out();
 }
 
