@@ -85,7 +85,7 @@ TEST_CASE("quoted CSV fields keep delimiters, escaped quotes and line breaks", "
   }
 }
 
-TEST_CASE("a CRLF inside quotes stays in the value; a CRLF outside ends the row",
+TEST_CASE("a CRLF inside quotes stays in the value and a CRLF outside ends the row",
           "[io][csv]") {
   auto rows = split("\"a\r\nb\",c\r\nd,e\r\n", 1);
   REQUIRE(rows.size() == 2);

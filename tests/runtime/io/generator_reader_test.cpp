@@ -27,7 +27,7 @@ state read_once(generator_reader& r, std::vector<record>& out, size_t max) {
 
 } // namespace
 
-TEST_CASE("the same seed and number give the same line; others differ", "[io][generator]") {
+TEST_CASE("the same seed and number give the same line and others differ", "[io][generator]") {
   CHECK(generator_reader::line(1, 0) == generator_reader::line(1, 0));
   CHECK(generator_reader::line(42, 1234) == generator_reader::line(42, 1234));
   CHECK(generator_reader::line(1, 0)

@@ -129,7 +129,7 @@ TEST_CASE("nulls and missing fields are skipped by all but count", "[ops][aggreg
         });
 }
 
-TEST_CASE("integer sums stay integers; floats and overflow make floats", "[ops][aggregate]") {
+TEST_CASE("integer sums stay integers, while floats and overflow make floats", "[ops][aggregate]") {
   aggregate_op a{config(R"j({"group_by": [".g"], "aggregates": {"total": "sum(.x)",
                                                              "mean": "avg(.x)"}})j")};
   recording_emitter out;

@@ -55,7 +55,7 @@ struct stage {
 
 // -- map ----------------------------------------------------------------------------
 
-TEST_CASE("map sets fields in the order written; later sets see earlier ones", "[ops][map]") {
+TEST_CASE("map sets fields in the order written, and later sets see earlier ones", "[ops][map]") {
   // Sorted, "a_double" would run before "total" and see null.
   stage s{"map", R"({"set": {"total": ".qty * .price", "a_double": ".total * 2",
                              "qty": ".qty + 1"}})"};
