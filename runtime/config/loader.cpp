@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -12,7 +13,9 @@
 #include "config/env_subst.hpp"
 #include "config/params.hpp"
 #include "expr/expression.hpp"
+#include "ops/chaos.hpp"
 #include "ops/registry.hpp"
+#include "ops/schema.hpp"
 
 namespace sluice {
 
@@ -38,6 +41,57 @@ std::string join_names(const std::vector<std::string>& names) {
 std::string clean_json_error(const std::string& what) {
   auto pos = what.find("] ");
   return pos == std::string::npos ? what : what.substr(pos + 2);
+}
+
+// A number for messages: "1.2", not "1.2000000000000002".
+std::string short_number(double x) {
+  std::ostringstream out;
+  out.precision(6);
+  out << x;
+  return out.str();
+}
+
+const char* json_kind(const ojson& v) {
+  if (v.is_number_integer())
+    return "an integer";
+  if (v.is_number_float())
+    return "a number";
+  if (v.is_string())
+    return "a string";
+  if (v.is_boolean())
+    return "a boolean";
+  if (v.is_array())
+    return "a list";
+  if (v.is_object())
+    return "an object";
+  return "null";
+}
+
+// The longest `supervision.within`: a day.
+constexpr uint64_t max_within_ms = 86'400'000;
+
+// A duration in milliseconds: a number of seconds (30, 0.5) or a string with
+// a unit ("500ms", "30s", "2m", "1h"). nullopt if it is neither or not > 0.
+std::optional<uint64_t> parse_duration_ms(const ojson& v) {
+  double ms = 0;
+  if (v.is_number()) {
+    ms = v.get<double>() * 1000;
+  } else if (v.is_string()) {
+    static const std::regex re{R"(\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)\s*)"};
+    std::smatch m;
+    auto text = v.get<std::string>();
+    if (!std::regex_match(text, m, re))
+      return std::nullopt;
+    auto unit = m[2].str();
+    double scale = unit == "ms" ? 1 : unit == "s" ? 1e3 : unit == "m" ? 60e3 : 3600e3;
+    ms = std::strtod(m[1].str().c_str(), nullptr) * scale;
+  } else {
+    return std::nullopt;
+  }
+  ms = std::round(ms);
+  if (!(ms >= 1) || ms > 1e15)
+    return std::nullopt;
+  return static_cast<uint64_t>(ms);
 }
 
 // -- --set overrides ----------------------------------------------------------
@@ -112,6 +166,7 @@ struct loader {
   pipeline_plan& plan;
   std::set<stage_index> malformed_inputs; ///< `inputs` written, but not a list of ids
   std::vector<bool> built;                ///< per stage: its params were valid
+  std::set<stage_index> stage_chaos;      ///< stages with a stage-level `chaos` key
 
   void unknown_keys(const ojson& obj, const std::string& at,
                     const std::vector<std::string>& known, const char* what) {
@@ -120,6 +175,21 @@ struct loader {
       if (std::find(known.begin(), known.end(), k) == known.end())
         diags.error(at + "/" + pointer_escape(k), "unknown key '" + k + "' in " + what)
           .hint = "known keys: " + join_names(known);
+    }
+  }
+
+  /// Like unknown_keys, for the fault-tolerance objects: also says "did you
+  /// mean" for a near miss.
+  void unknown_keys_near(const ojson& obj, const std::string& at,
+                         const std::vector<std::string>& known, const char* what) {
+    for (auto& [k, v] : obj.items()) {
+      (void) v;
+      if (std::find(known.begin(), known.end(), k) != known.end())
+        continue;
+      auto msg = "unknown key '" + k + "' in " + what;
+      if (auto near = closest_key(k, known); !near.empty())
+        msg += " (did you mean '" + near + "'?)";
+      diags.error(at + "/" + pointer_escape(k), msg).hint = "known keys: " + join_names(known);
     }
   }
 
@@ -150,6 +220,188 @@ struct loader {
     read_uint(obj, "window", at, flow.window, 1, 4096);
   }
 
+  // -- fault tolerance: retry, circuit_breaker, supervision, chaos ------------------
+
+  /// A number in [min, max] (integers too); `what` describes it in the error.
+  bool read_number(const ojson& obj, const std::string& key, const std::string& at, double& out,
+                   double min, double max, const std::string& what) {
+    if (!obj.contains(key))
+      return true;
+    auto& v = obj[key];
+    auto path = at + "/" + key;
+    if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < min
+        || v.get<double>() > max) {
+      diags.error(path, "expected " + what + ", got "
+                          + (v.is_number() ? short_number(v.get<double>()) : json_kind(v)));
+      return false;
+    }
+    out = v.get<double>();
+    return true;
+  }
+
+  /// Whether `v` is an object; otherwise reports it with an example.
+  bool expect_object(const ojson& v, const std::string& at, const char* example) {
+    if (v.is_object())
+      return true;
+    diags.error(at, std::string{"expected an object, got "} + json_kind(v)).hint =
+      std::string{"e.g. "} + example;
+    return false;
+  }
+
+  /// `retry` (of a stage or of `defaults`): the keys given replace those in `r`.
+  void read_retry(const ojson& v, const std::string& at, retry_settings& r) {
+    if (!expect_object(v, at, R"({"max_attempts": 5, "initial_backoff_ms": 100})"))
+      return;
+    unknown_keys_near(v, at, {"max_attempts", "initial_backoff_ms", "multiplier",
+                              "max_backoff_ms", "jitter", "transient"}, "retry");
+    read_uint(v, "max_attempts", at, r.max_attempts, 1, 10'000);
+    read_uint(v, "initial_backoff_ms", at, r.initial_backoff_ms, 0, 3'600'000);
+    read_uint(v, "max_backoff_ms", at, r.max_backoff_ms, 0, 3'600'000);
+    read_number(v, "multiplier", at, r.multiplier, 1, 100,
+                "a number from 1 to 100 (1: the same delay every time)");
+    read_number(v, "jitter", at, r.jitter, 0, 1, "a fraction from 0 to 1");
+    if (v.contains("transient"))
+      read_error_classes(v["transient"], at + "/transient", r.transient);
+  }
+
+  /// `retry.transient`: a list of error class names (one name alone is a
+  /// list of one; an empty list retries nothing).
+  void read_error_classes(const ojson& v, const std::string& at, std::vector<errc>& out) {
+    std::vector<std::string> valid;
+    for (auto c : all_errcs())
+      valid.emplace_back(to_string(c));
+    auto one = [&](const ojson& item, const std::string& path, std::vector<errc>& into) {
+      if (!item.is_string()) {
+        diags.error(path, std::string{"expected an error class name, got "} + json_kind(item))
+          .hint = "error classes: " + join_names(valid);
+        return false;
+      }
+      auto name = item.get<std::string>();
+      auto c = errc_from_string(name);
+      if (!c) {
+        auto msg = "unknown error class '" + name + "'";
+        if (auto near = closest_name(name, valid); !near.empty())
+          msg += " (did you mean '" + near + "'?)";
+        diags.error(path, msg).hint = "error classes: " + join_names(valid);
+        return false;
+      }
+      if (std::find(into.begin(), into.end(), *c) == into.end())
+        into.push_back(*c);
+      return true;
+    };
+    std::vector<errc> classes;
+    bool ok = true;
+    if (v.is_string()) {
+      ok = one(v, at, classes);
+    } else if (v.is_array()) {
+      for (size_t i = 0; i < v.size(); ++i)
+        ok = one(v[i], at + "/" + std::to_string(i), classes) && ok;
+    } else {
+      diags.error(at, std::string{"expected a list of error class names, got "} + json_kind(v))
+        .hint = "e.g. [\"transient\", \"io_error\"]";
+      ok = false;
+    }
+    if (ok)
+      out = std::move(classes);
+  }
+
+  /// Cross-key check of a merged retry policy whose object is at `at`.
+  void check_retry(const retry_settings& r, const std::string& at) {
+    if (r.initial_backoff_ms > r.max_backoff_ms)
+      diags.error(at, "initial_backoff_ms (" + std::to_string(r.initial_backoff_ms)
+                        + ") is above max_backoff_ms (" + std::to_string(r.max_backoff_ms) + ")")
+        .hint = "raise max_backoff_ms or lower initial_backoff_ms";
+  }
+
+  /// `circuit_breaker` (of a stage or of `defaults`).
+  void read_circuit(const ojson& v, const std::string& at, circuit_settings& c) {
+    if (!expect_object(v, at, R"({"failures": 5, "cooldown_ms": 5000})"))
+      return;
+    unknown_keys_near(v, at, {"failures", "cooldown_ms"}, "circuit_breaker");
+    read_uint(v, "failures", at, c.failures, 0, 1'000'000);
+    read_uint(v, "cooldown_ms", at, c.cooldown_ms, 0, 3'600'000);
+  }
+
+  /// `supervision` (of a stage or of `defaults`).
+  void read_supervision(const ojson& v, const std::string& at, supervision_settings& s) {
+    if (!expect_object(v, at, R"({"max_restarts": 5, "within": "60s"})"))
+      return;
+    unknown_keys_near(v, at, {"max_restarts", "within"}, "supervision");
+    read_uint(v, "max_restarts", at, s.max_restarts, 0, 1'000'000);
+    if (v.contains("within")) {
+      auto ms = parse_duration_ms(v["within"]);
+      if (!ms || *ms > max_within_ms)
+        diags.error(at + "/within", "expected a duration from 1ms to 24h, got "
+                                      + (v["within"].is_number()
+                                           ? short_number(v["within"].get<double>())
+                                           : v["within"].is_string() ? "'" + v["within"].get<std::string>() + "'"
+                                                                     : std::string{json_kind(v["within"])}))
+          .hint = "a number of seconds, or a string with a unit: \"500ms\", \"30s\", \"2m\", \"1h\"";
+      else
+        s.within_ms = static_cast<uint32_t>(*ms);
+    }
+  }
+
+  /// The fault-tolerance keys of `defaults`.
+  void read_fault_defaults(const ojson& d) {
+    auto& cfg = plan.config;
+    if (d.contains("retry")) {
+      read_retry(d["retry"], "/defaults/retry", cfg.retry_defaults);
+      check_retry(cfg.retry_defaults, "/defaults/retry");
+    }
+    if (d.contains("circuit_breaker"))
+      read_circuit(d["circuit_breaker"], "/defaults/circuit_breaker", cfg.circuit_defaults);
+    if (d.contains("supervision"))
+      read_supervision(d["supervision"], "/defaults/supervision", cfg.supervision_defaults);
+  }
+
+  /// The fault-tolerance keys of a stage, over the defaults.
+  void read_fault_keys(const ojson& st, const std::string& at, stage_spec& spec) {
+    auto& cfg = plan.config;
+    spec.retry = cfg.retry_defaults;
+    spec.circuit = cfg.circuit_defaults;
+    spec.supervision = cfg.supervision_defaults;
+    if (st.contains("retry")) {
+      read_retry(st["retry"], at + "/retry", spec.retry);
+      // A bad combination that comes from `defaults` alone is reported there.
+      if (st["retry"].is_object())
+        check_retry(spec.retry, at + "/retry");
+    }
+    if (st.contains("circuit_breaker"))
+      read_circuit(st["circuit_breaker"], at + "/circuit_breaker", spec.circuit);
+    if (st.contains("supervision"))
+      read_supervision(st["supervision"], at + "/supervision", spec.supervision);
+    if (st.contains("chaos")) {
+      stage_chaos.insert(spec.index);
+      read_chaos_settings(nlohmann::json::parse(st["chaos"].dump()), at + "/chaos", "chaos",
+                          diags, spec.chaos);
+    }
+  }
+
+  /// Checks that need the stage's kind: chaos is for stage actors, and a
+  /// `chaos` stage takes its settings from its params.
+  void check_chaos(stage_spec& st, const stage_kind& kind) {
+    bool has_key = stage_chaos.count(st.index) > 0;
+    if (has_key && kind.role == stage_role::source)
+      diags.error(st.json_path + "/chaos",
+                  "chaos cannot be set on a source ('" + st.type + "'): a source is driven by a reader, not a stage actor")
+        .hint = "put \"chaos\" on the stage the source feeds, or add a stage of type 'chaos' after it";
+    if (kind.name != "chaos")
+      return;
+    if (has_key) {
+      diags.error(st.json_path + "/chaos",
+                  "a stage of type 'chaos' takes its settings from its params; a \"chaos\" key as well is ambiguous")
+        .hint = "use one: move these keys into \"params\", or drop the \"chaos\" key";
+      return;
+    }
+    // The op reports problems of the params (make_op); only the values are
+    // needed here.
+    diagnostics ignored;
+    st.chaos = {};
+    if (st.params.is_object())
+      read_chaos_settings(st.params, st.json_path + "/params", "params", ignored, st.chaos);
+  }
+
   void read_top(const ojson& doc) {
     auto& cfg = plan.config;
     if (!doc.is_object()) {
@@ -166,10 +418,13 @@ struct loader {
     if (doc.contains("defaults")) {
       auto& d = doc["defaults"];
       if (!d.is_object()) {
-        diags.error("/defaults", "expected an object with batch_size, linger_ms, window");
+        diags.error("/defaults", "expected an object with batch_size, linger_ms, window, "
+                                 "retry, circuit_breaker, supervision");
       } else {
-        unknown_keys(d, "/defaults", {"batch_size", "linger_ms", "window"}, "defaults");
+        unknown_keys(d, "/defaults", {"batch_size", "linger_ms", "window", "retry",
+                                      "circuit_breaker", "supervision"}, "defaults");
         read_flow(d, "/defaults", cfg.defaults);
+        read_fault_defaults(d);
       }
     }
     if (doc.contains("dlq")) {
@@ -208,7 +463,8 @@ struct loader {
       return;
     }
     unknown_keys(st, at, {"id", "type", "inputs", "params", "on_error", "parallelism",
-                          "partition_by", "batch_size", "linger_ms", "window"},
+                          "partition_by", "batch_size", "linger_ms", "window", "retry",
+                          "circuit_breaker", "supervision", "chaos"},
                  "a stage");
     static const std::regex id_re{"[A-Za-z_][A-Za-z0-9_-]*"};
     if (!st.contains("id") || !st["id"].is_string()) {
@@ -274,6 +530,7 @@ struct loader {
       else
         spec.partition_by = st["partition_by"].get<std::string>();
     }
+    read_fault_keys(st, at, spec);
     plan.config.stages.push_back(std::move(spec));
   }
 
@@ -332,6 +589,7 @@ struct loader {
         plan.ports[st.index] = kind->outputs(st);
       check_role(st, *kind);
       check_parallelism(st, *kind);
+      check_chaos(st, *kind);
     }
   }
 
@@ -501,7 +759,7 @@ std::unique_ptr<pipeline_plan> load_pipeline_text(const std::string& text,
   auto plan = std::make_unique<pipeline_plan>();
   plan->config.file = file;
   plan->config.base_dir = base_dir;
-  loader ld{diags, *plan, {}, {}};
+  loader ld{diags, *plan, {}, {}, {}};
   ld.read_top(doc);
   // Report stage problems too when a top-level value is wrong, but not when
   // there are no stages to look at.

@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/fault.hpp"
 #include "core/record.hpp"
+#include "ops/chaos.hpp"
 
 namespace sluice {
 
@@ -51,6 +53,12 @@ struct stage_spec {
   bool streaming = false;      ///< the run has an unbounded source (stdin, an
                                ///< endless generator): sinks write in place and
                                ///< flush every batch instead of renaming at the end
+  // -- fault tolerance (docs/fault-tolerance.md) --
+  retry_settings retry;              ///< `retry`, key by key over `defaults.retry`
+  circuit_settings circuit;          ///< `circuit_breaker`, likewise
+  supervision_settings supervision;  ///< `supervision`, likewise
+  chaos_settings chaos;              ///< the stage's `chaos` key, or a `chaos`
+                                     ///< stage's params; never on a source
 };
 
 /// The whole pipeline config, parsed.
@@ -59,6 +67,9 @@ struct pipeline_config {
   std::string file;            ///< the config file it came from
   std::string base_dir;        ///< the config file's directory
   flow_settings defaults;
+  retry_settings retry_defaults;            ///< `defaults.retry` over the built-ins
+  circuit_settings circuit_defaults;        ///< `defaults.circuit_breaker`
+  supervision_settings supervision_defaults; ///< `defaults.supervision`
   std::string dlq_path;        ///< empty: no dead-letter file configured
   std::vector<stage_spec> stages;
 

@@ -1,14 +1,19 @@
 #pragma once
 
 #include <cassert>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace sluice {
 
 /// Classes of failure the runtime distinguishes. The class decides what the
-/// stage's error policy (and, later, the retry supervisor) does with it.
+/// stage's retry policy (`retry.transient` lists the classes retried) and then
+/// its error policy do with it. Values are stable: new classes are appended.
 enum class errc : uint8_t {
   invalid_config = 1, ///< the pipeline config is wrong; refused before running
   parse_error,        ///< a line or value could not be parsed
@@ -16,9 +21,20 @@ enum class errc : uint8_t {
   schema_violation,   ///< a record failed `validate`
   io_error,           ///< a file could not be opened, read or written
   runtime_error,      ///< anything else that fails one record
+  transient,          ///< a failure expected to pass on retry: a service busy or unavailable, a timeout
+  crash,              ///< an exception escaped an operator, or its actor died
 };
 
+/// The class's name as users write it ("io_error"); "unknown" for a value
+/// outside the enum.
 const char* to_string(errc code);
+
+/// The inverse of to_string for every class: "io_error" -> errc::io_error;
+/// nullopt for any other text (case-sensitive).
+std::optional<errc> errc_from_string(std::string_view name);
+
+/// Every class, in enum order: for messages listing the valid names.
+const std::vector<errc>& all_errcs();
 
 /// An expected failure, as a value: what went wrong, in words a user can act
 /// on. Bugs are assertions, not errors.

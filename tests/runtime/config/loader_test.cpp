@@ -239,8 +239,8 @@ TEST_CASE("an unknown stage type is reported with the known types", "[config][lo
     {"id": "m", "type": "mapp", "inputs": ["gen"]},
     {"id": "out", "type": "sink.null", "inputs": ["m"]})"));
   CHECK(out == "test.json: /stages/1/type: unknown stage type 'mapp' (hint: known types: "
-               "'source.file', 'source.generate', 'map', 'filter', 'validate', 'route', "
-               "'dedupe', 'aggregate', 'sink.file', 'sink.stdout', 'sink.null')\n");
+               "'source.file', 'source.generate', 'source.dlq', 'map', 'filter', 'validate', "
+               "'route', 'dedupe', 'aggregate', 'chaos', 'sink.file', 'sink.stdout', 'sink.null')\n");
 }
 
 TEST_CASE("an unknown param is reported with the params the type knows", "[config][loader]") {
@@ -270,7 +270,8 @@ TEST_CASE("an unknown stage key is reported with the known keys", "[config][load
     {"id": "out", "type": "sink.null", "inputs": ["gen"], "paralelism": 2})"));
   CHECK(out == "test.json: /stages/1/paralelism: unknown key 'paralelism' in a stage (hint: known keys: "
                "'id', 'type', 'inputs', 'params', 'on_error', 'parallelism', 'partition_by', "
-               "'batch_size', 'linger_ms', 'window')\n");
+               "'batch_size', 'linger_ms', 'window', 'retry', 'circuit_breaker', 'supervision', "
+               "'chaos')\n");
 }
 
 TEST_CASE("a missing name, stages or stage type is reported", "[config][loader]") {
@@ -517,7 +518,7 @@ TEST_CASE("batch sizes, linger and windows must be whole numbers in range", "[co
                            R"("defaults": {"window": 0, "batch": 5},)");
   CHECK(errors_of(defaults)
         == "test.json: /defaults/batch: unknown key 'batch' in defaults (hint: known keys: "
-           "'batch_size', 'linger_ms', 'window')\n"
+           "'batch_size', 'linger_ms', 'window', 'retry', 'circuit_breaker', 'supervision')\n"
            "test.json: /defaults/window: expected a whole number from 1 to 4096, got 0\n");
 }
 
