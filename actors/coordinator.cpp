@@ -46,6 +46,7 @@ struct coord_state {
   size_t replies = 0;
   std::string failure;                       ///< first failure, if any
   std::vector<std::string> commit_errors;
+  std::vector<std::string> notes;            ///< from aborting sinks: partial output kept
   bool running = false;
   bool stopping = false;                     ///< halted by a signal
   bool ending = false;                       ///< committing or aborting
@@ -83,6 +84,8 @@ caf::behavior coordinator(caf::event_based_actor* self,
                                                                        : "ok";
     auto summary = build_summary(*st->plan, st->finished, status, st->failure,
                                  st->commit_errors, now_us() - st->started_us);
+    if (!st->notes.empty())
+      summary["partial_outputs"] = st->notes;
     st->promise.deliver(summary.dump());
     for (auto& m : st->members)
       self->send_exit(m.handle, caf::exit_reason::user_shutdown);
@@ -94,9 +97,9 @@ caf::behavior coordinator(caf::event_based_actor* self,
     st->ending = true;
     st->replies = 0;
     auto n = st->members.size();
-    auto on_reply = [=](std::string err) {
-      if (!err.empty())
-        st->commit_errors.push_back(std::move(err));
+    auto on_reply = [=](std::string text) {
+      if (!text.empty())
+        (commit ? st->commit_errors : st->notes).push_back(std::move(text));
       if (++st->replies == n)
         finalize();
     };
@@ -188,7 +191,7 @@ caf::behavior coordinator(caf::event_based_actor* self,
           out_edge_desc desc{next_edge++, e.port, e.to, dst.replica,
                              stages[e.to].flow.window, dst.handle};
           st->members[u].wires.outputs.push_back(desc);
-          dst.wires.inputs.push_back(desc.edge);
+          dst.wires.inputs.push_back(in_edge_desc{desc.edge, st->members[u].handle});
         }
       }
     }
@@ -205,7 +208,7 @@ caf::behavior coordinator(caf::event_based_actor* self,
         out_edge_desc desc{next_edge++, 0, spec.index, dst.replica, spec.flow.window,
                            dst.handle};
         m.wires.outputs.push_back(desc);
-        dst.wires.inputs.push_back(desc.edge);
+        dst.wires.inputs.push_back(in_edge_desc{desc.edge, m.handle});
       }
       st->members.push_back(std::move(m));
     }
@@ -223,7 +226,7 @@ caf::behavior coordinator(caf::event_based_actor* self,
           continue;
         m.wires.dlq = out_edge_desc{next_edge++, 0, dlq_stage, 0, stages[m.stage].flow.window,
                                     sink.handle};
-        sink.wires.inputs.push_back(m.wires.dlq.edge);
+        sink.wires.inputs.push_back(in_edge_desc{m.wires.dlq.edge, m.handle});
       }
       st->members.push_back(std::move(sink));
     }
@@ -302,6 +305,46 @@ caf::behavior coordinator(caf::event_based_actor* self,
         end_run(true);
     },
     [=](stage_failed& f) { fail(std::move(f.message)); },
+    [=](inflight_atom) {
+      // A forced stop is coming: what every actor has counted so far, as a
+      // summary with status "forced" (each member answers or is skipped).
+      auto rp = self->make_response_promise();
+      auto got = std::make_shared<std::vector<stage_stats>>(st->finished);
+      auto pending = std::make_shared<size_t>(0);
+      auto reply = [=]() mutable {
+        auto summary = build_summary(*st->plan, *got, "forced", {}, {},
+                                     now_us() - st->started_us);
+        rp.deliver(summary.dump());
+      };
+      for (auto& m : st->members)
+        if (!m.done)
+          ++*pending;
+      if (*pending == 0) {
+        reply();
+        return rp;
+      }
+      for (auto& m : st->members) {
+        if (m.done)
+          continue;
+        self->request(m.handle, std::chrono::milliseconds(500), stats_atom::value)
+          .then(
+            [=](stage_stats& s) mutable {
+              got->push_back(std::move(s));
+              if (--*pending == 0)
+                reply();
+            },
+            [=](caf::error&) mutable {
+              if (--*pending == 0)
+                reply();
+            });
+      }
+      return rp;
+    },
+    [=](stage_restarted& r) {
+      auto& spec = st->plan->config.stages[r.stage];
+      spdlog::info("stage '{}' replica {} restarted ({} so far): {}", spec.id, r.replica,
+                   r.restarts, r.reason);
+    },
     [=](progress_atom, stage_stats& s) { st->progress[s.stage] = std::move(s); },
     [=](progress_tick) {
       if (st->ending)

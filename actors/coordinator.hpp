@@ -11,6 +11,7 @@
 namespace sluice {
 
 using run_atom = caf::atom_constant<caf::atom("run")>;
+using inflight_atom = caf::atom_constant<caf::atom("inflight")>;
 
 /// Where a stage replica runs. The default spawns it in this process; a test
 /// (and later, node placement) returns an actor in another process.
@@ -30,7 +31,9 @@ struct run_options {
 ///
 /// Protocol: (run_atom) replies with the run summary as JSON text once the
 /// run is over (docs/config.md, "The summary"); (halt_atom) stops the sources
-/// gracefully: what was read drains, sinks commit, status "stopped".
+/// gracefully: what was read drains, sinks commit, status "stopped";
+/// (inflight_atom) replies a summary of the counts so far with status
+/// "forced" (for the message of a forced stop).
 caf::behavior coordinator(caf::event_based_actor* self,
                           std::shared_ptr<const pipeline_plan> plan, run_options opts);
 

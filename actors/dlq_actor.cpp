@@ -1,6 +1,7 @@
 #include "dlq_actor.hpp"
 
 #include <map>
+#include <set>
 
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
@@ -17,21 +18,42 @@ struct dlq_state {
   std::shared_ptr<const pipeline_plan> plan;
   dlq_writer writer;
   caf::actor coordinator;
-  std::map<edge_id, bool> inputs; ///< edge -> eos seen
+  /// Per input edge: where acks go, the seqs written (a restarted stage
+  /// resends what it has no ack for; a dead letter is written once), and
+  /// the end of stream.
+  struct input {
+    caf::actor upstream;
+    uint64_t done_upto = 0;
+    std::set<uint64_t> done_ahead;
+    bool eos = false;
+    uint64_t last_seq = 0;
+    bool done(uint64_t seq) const { return seq <= done_upto || done_ahead.count(seq) > 0; }
+    void mark(uint64_t seq) {
+      done_ahead.insert(seq);
+      while (!done_ahead.empty() && *done_ahead.begin() == done_upto + 1) {
+        ++done_upto;
+        done_ahead.erase(done_ahead.begin());
+      }
+    }
+    bool complete() const { return eos && done_upto >= last_seq; }
+  };
+  std::map<edge_id, input> inputs;
   stage_stats stats;
   bool done = false;
   bool failed = false;
 };
 
-error dlq_error(const json& info) {
-  error err;
-  err.message = info.value("message", "");
-  auto cls = info.value("class", "");
-  for (auto c : {errc::invalid_config, errc::parse_error, errc::type_error,
-                 errc::schema_violation, errc::io_error, errc::runtime_error})
-    if (cls == to_string(c))
-      err.code = c;
-  return err;
+// Where `rec` entered the pipeline, by name, for its dead-letter line.
+dead_letter_origin origin_of(const pipeline_plan& plan, const record& rec) {
+  auto& o = rec.trail().origin;
+  dead_letter_origin out;
+  out.text = origin_text(plan, rec);
+  out.line = o.line;
+  if (o.source < plan.config.stages.size())
+    out.source = plan.config.stages[o.source].id;
+  if (o.source < plan.source_files.size() && o.file < plan.source_files[o.source].size())
+    out.file = plan.source_files[o.source][o.file];
+  return out;
 }
 
 } // namespace
@@ -51,8 +73,8 @@ caf::behavior dlq_actor(caf::event_based_actor* self,
   auto maybe_done = [=] {
     if (st->done)
       return;
-    for (auto& [id, eos] : st->inputs)
-      if (!eos)
+    for (auto& [id, in] : st->inputs)
+      if (!in.complete())
         return;
     st->done = true;
     if (auto flushed = st->writer.flush(); !flushed) {
@@ -65,23 +87,30 @@ caf::behavior dlq_actor(caf::event_based_actor* self,
   return {
     [=](wiring& w) -> std::string {
       st->coordinator = w.coordinator;
-      for (auto id : w.inputs)
-        st->inputs.emplace(id, false);
+      for (auto& in : w.inputs)
+        st->inputs[in.edge].upstream = in.upstream;
       if (auto opened = st->writer.open(st->plan->config.dlq_path); !opened)
         return "dead-letter file: " + opened.err().message;
       return {};
     },
     [=](batch_msg& b) {
-      if (st->failed)
+      auto i = st->inputs.find(b.edge);
+      if (st->failed || i == st->inputs.end())
         return;
+      auto& in = i->second;
+      if (in.done(b.seq)) {
+        ++st->stats.duplicates;
+        self->send(in.upstream, ack_msg{b.edge, b.seq});
+        return;
+      }
       ++st->stats.batches_in;
-      for (auto& rec : b.records) {
+      for (auto& rec : *b.records) {
         ++st->stats.in;
-        auto info = rec.meta().is_object() && rec.meta().contains("dlq") ? rec.meta()["dlq"]
-                                                                        : json::object();
-        auto written = st->writer.write(rec, info.value("stage", ""), dlq_error(info),
-                                        info.value("time_us", int64_t{0}),
-                                        origin_text(*st->plan, rec), hops_json(*st->plan, rec));
+        auto why = rec.meta().is_object() && rec.meta().contains("dlq")
+                     ? dead_letter::from_meta(rec.meta()["dlq"])
+                     : dead_letter{};
+        auto written = st->writer.write(rec, why, origin_of(*st->plan, rec),
+                                        hops_json(*st->plan, rec));
         if (!written) {
           // Dead letters that cannot be kept would be lost: the run stops.
           fail_run("cannot write the dead-letter file: " + written.err().message);
@@ -93,11 +122,15 @@ caf::behavior dlq_actor(caf::event_based_actor* self,
         fail_run("cannot write the dead-letter file: " + flushed.err().message);
         return;
       }
-      self->send(caf::actor_cast<caf::actor>(self->current_sender()), ack_msg{b.edge, b.seq});
+      in.mark(b.seq);
+      self->send(in.upstream, ack_msg{b.edge, b.seq});
+      maybe_done();
     },
     [=](const eos_msg& e) {
-      if (auto i = st->inputs.find(e.edge); i != st->inputs.end())
-        i->second = true;
+      if (auto i = st->inputs.find(e.edge); i != st->inputs.end()) {
+        i->second.eos = true;
+        i->second.last_seq = e.last_seq;
+      }
       maybe_done();
     },
     [=](start_atom) { maybe_done(); },

@@ -11,7 +11,8 @@ namespace sluice {
 /// The pipeline's dead-letter sink: every stage replica with `on_error: dlq`
 /// has an edge to it (same protocol as data edges, so a flood of dead letters
 /// slows the stages instead of filling memory). Each record arrives with
-/// meta()["dlq"] = {stage, class, message, time_us} and is written as one JSON
+/// meta()["dlq"] = {stage, class, message, attempts, first_failure_us,
+/// last_failure_us} (dead_letter::from_meta) and is written as one JSON
 /// line with its original content, origin and lineage trail. Writes go to the
 /// final path directly and are flushed per batch: dead letters survive a
 /// failed run. Reports `stage_done` (stage = dlq_stage) when all edges ended.

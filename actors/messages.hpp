@@ -6,6 +6,7 @@
 // every node calls it (a type registered on one side only arrives empty).
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -69,14 +70,24 @@ using edge_id = uint32_t;
 
 // -- the edge protocol (docs/architecture.md) ---------------------------------
 
+/// The records of one batch, shared between the sender (which keeps it until
+/// the receiver acknowledges it) and the receiver. Locally both hold the same
+/// vector and nothing is copied: the receiver takes the records out when it
+/// processes them, and from then on its replica cell (which outlives the
+/// receiver's actor) is responsible for them, so the sender's reference is
+/// only a placeholder. Across processes the receiver gets its own copy and
+/// the sender's stays whole until the ack, for a resend.
+using batch_payload = std::shared_ptr<std::vector<record>>;
+
 /// Data, downstream: `seq` counts from 1 per edge.
 struct batch_msg {
   edge_id edge = 0;
   uint64_t seq = 0;
-  std::vector<record> records;
+  batch_payload records;
 };
 
 /// Downstream is done with batch `seq`: it frees one unit of the window.
+/// Idempotent: an ack for a seq the sender no longer holds is a no-op.
 struct ack_msg {
   edge_id edge = 0;
   uint64_t seq = 0;
@@ -87,6 +98,30 @@ struct eos_msg {
   edge_id edge = 0;
   uint64_t last_seq = 0;
 };
+
+/// Upstream: "send me again every batch of `edge` I have not acknowledged,
+/// and the end of stream if you sent it". A restarted replica asks this of
+/// every upstream, since its dead actor's mailbox is gone.
+struct resend_msg {
+  edge_id edge = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, batch_payload& x) {
+  // Saved as the plain vector; loads into a fresh one (the receiving process
+  // owns its copy).
+  std::vector<record> tmp;
+  auto save = caf::meta::save_callback([&]() -> caf::error {
+    if (x)
+      tmp = *x;
+    return caf::none;
+  });
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x = std::make_shared<std::vector<record>>(std::move(tmp));
+    return caf::none;
+  });
+  return f(caf::meta::type_name("batch_payload"), save, tmp, load);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, batch_msg& x) {
@@ -101,6 +136,11 @@ typename Inspector::result_type inspect(Inspector& f, ack_msg& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, eos_msg& x) {
   return f(caf::meta::type_name("eos_msg"), x.edge, x.last_seq);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, resend_msg& x) {
+  return f(caf::meta::type_name("resend_msg"), x.edge);
 }
 
 // -- wiring (coordinator -> stage actors and drivers) --------------------------
@@ -121,11 +161,23 @@ typename Inspector::result_type inspect(Inspector& f, out_edge_desc& x) {
            x.window, x.target);
 }
 
+/// One incoming edge: where acks and resend requests for it go (the
+/// upstream replica's keeper, or a source driver).
+struct in_edge_desc {
+  edge_id edge = 0;
+  caf::actor upstream;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, in_edge_desc& x) {
+  return f(caf::meta::type_name("in_edge_desc"), x.edge, x.upstream);
+}
+
 /// Everything an actor needs to know about its neighbours. `outputs` are
 /// data edges; `dlq` (if its target is set) takes dead letters.
 struct wiring {
   std::vector<out_edge_desc> outputs;
-  std::vector<edge_id> inputs;
+  std::vector<in_edge_desc> inputs;
   out_edge_desc dlq;
   caf::actor coordinator;
 };
@@ -158,6 +210,10 @@ struct stage_stats {
   uint64_t batches_in = 0;
   uint64_t batches_out = 0;
   uint64_t busy_us = 0;
+  uint64_t retries = 0;     ///< record and batch attempts after a transient failure
+  uint64_t restarts = 0;    ///< times the replica's actor was restarted
+  uint64_t duplicates = 0;  ///< resent batches discarded (already processed)
+  uint64_t breaker_opened = 0; ///< times the circuit breaker opened
   uint64_t bytes_read = 0;  ///< drivers: input bytes consumed
   uint64_t bytes_total = 0; ///< drivers: input bytes expected (0 unknown)
   std::vector<std::pair<edge_id, uint64_t>> sent;     ///< records per out edge
@@ -168,7 +224,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_stats& x) {
   return f(caf::meta::type_name("stage_stats"), x.stage, x.replica, x.driver, x.in, x.out,
            x.passed, x.filtered, x.folded, x.written, x.dropped, x.dead_lettered, x.failed,
-           x.unaccounted, x.batches_in, x.batches_out, x.busy_us, x.bytes_read,
+           x.unaccounted, x.batches_in, x.batches_out, x.busy_us, x.retries, x.restarts,
+           x.duplicates, x.breaker_opened, x.bytes_read,
            x.bytes_total, x.sent, x.received);
 }
 
@@ -184,6 +241,20 @@ struct stage_failed {
   uint32_t replica = 0;
   std::string message;
 };
+
+/// A replica's actor died and its keeper started a new one (for the
+/// coordinator's log and report; the run goes on).
+struct stage_restarted {
+  stage_index stage = 0;
+  uint32_t replica = 0;
+  uint32_t restarts = 0; ///< so far, this replica
+  std::string reason;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stage_restarted& x) {
+  return f(caf::meta::type_name("stage_restarted"), x.stage, x.replica, x.restarts, x.reason);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_done& x) {
@@ -206,6 +277,8 @@ using commit_atom = caf::atom_constant<caf::atom("commit")>; ///< the run succee
 using abort_atom = caf::atom_constant<caf::atom("abort")>;   ///< the run failed
 using stats_atom = caf::atom_constant<caf::atom("stats")>;   ///< ask for stage_stats
 using progress_atom = caf::atom_constant<caf::atom("progress")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;   ///< stages: a retry is due
+using resume_atom = caf::atom_constant<caf::atom("resume")>; ///< stages: latency/breaker wait over
 
 /// Adds every type above to `cfg`. Call on every node before the system starts.
 void register_message_types(caf::actor_system_config& cfg);

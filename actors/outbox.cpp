@@ -1,5 +1,6 @@
 #include "outbox.hpp"
 
+#include <algorithm>
 #include <functional>
 
 #include <caf/send.hpp>
@@ -90,7 +91,7 @@ size_t outbox::least_loaded(const group& g) const {
   size_t best_load = SIZE_MAX;
   for (auto idx : g.edges) {
     auto& e = edges_[idx];
-    auto load = e.in_flight + e.queue.size();
+    auto load = e.unacked.size() + e.queue.size();
     if (load < best_load) {
       best = idx;
       best_load = load;
@@ -136,11 +137,12 @@ void outbox::flush(caf::event_based_actor* self, bool all) {
 }
 
 void outbox::drain(caf::event_based_actor* self, edge_state& e) {
-  while (!e.queue.empty() && e.in_flight < e.desc.window) {
-    auto records = std::move(e.queue.front());
+  while (!e.queue.empty() && e.unacked.size() < e.desc.window) {
+    auto payload = std::make_shared<std::vector<record>>(std::move(e.queue.front()));
     e.queue.pop_front();
-    ++e.in_flight;
-    self->send(e.desc.target, batch_msg{e.desc.edge, ++e.next_seq, std::move(records)});
+    auto seq = ++e.next_seq;
+    e.unacked.emplace_back(seq, payload);
+    self->send(e.desc.target, batch_msg{e.desc.edge, seq, std::move(payload)});
   }
   if (e.closing && !e.eos_sent && e.queue.empty()) {
     e.eos_sent = true;
@@ -159,16 +161,44 @@ bool outbox::has_partial() const {
   return false;
 }
 
-bool outbox::on_ack(caf::event_based_actor* self, edge_id edge) {
+bool outbox::on_ack(caf::event_based_actor* self, edge_id edge, uint64_t seq) {
   for (auto& e : edges_) {
-    if (e.desc.edge == edge) {
-      if (e.in_flight > 0)
-        --e.in_flight;
+    if (e.desc.edge != edge)
+      continue;
+    auto i = std::find_if(e.unacked.begin(), e.unacked.end(),
+                          [&](auto& u) { return u.first == seq; });
+    if (i != e.unacked.end()) {
+      e.unacked.erase(i);
       drain(self, e);
-      return true;
     }
+    return true;
   }
   return false;
+}
+
+bool outbox::resend(caf::event_based_actor* self, edge_id edge) {
+  for (auto& e : edges_) {
+    if (e.desc.edge != edge)
+      continue;
+    for (auto& [seq, payload] : e.unacked)
+      self->send(e.desc.target, batch_msg{e.desc.edge, seq, payload});
+    if (e.eos_sent)
+      self->send(e.desc.target, eos_msg{e.desc.edge, e.next_seq});
+    return true;
+  }
+  return false;
+}
+
+void outbox::resend_all(caf::event_based_actor* self) {
+  for (auto& e : edges_)
+    resend(self, e.desc.edge);
+}
+
+size_t outbox::unacked() const {
+  size_t n = 0;
+  for (auto& e : edges_)
+    n += e.unacked.size();
+  return n;
 }
 
 bool outbox::clear() const {
@@ -180,7 +210,7 @@ bool outbox::clear() const {
 
 bool outbox::idle() const {
   for (auto& e : edges_)
-    if (!e.queue.empty() || e.in_flight > 0)
+    if (!e.queue.empty() || !e.unacked.empty())
       return false;
   return true;
 }

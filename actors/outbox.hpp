@@ -19,7 +19,9 @@ namespace sluice {
 ///
 /// Rules it keeps:
 /// 1. An edge never has more than `window` unacknowledged batches; what does
-///    not fit waits in the edge's queue. `clear()` says the queues are empty:
+///    not fit waits in the edge's queue. A sent batch is kept until its ack
+///    (by seq: acks are idempotent), so `resend` can deliver it again to a
+///    restarted receiver; a resend never widens the window. `clear()` says the queues are empty:
 ///    the owner processes its next input only then, so memory stays bounded
 ///    by windows and batch sizes, not by input size.
 /// 2. A record pushed on a port goes to every group on it (copied for all
@@ -46,8 +48,20 @@ public:
   /// Whether a partial batch is waiting (the owner arms its linger timer).
   bool has_partial() const;
 
-  /// An ack for `edge` (ignored if the edge is not one of ours).
-  bool on_ack(caf::event_based_actor* self, edge_id edge);
+  /// An ack for batch `seq` on `edge` (ignored if the edge is not one of
+  /// ours, or the batch was acked before). Returns whether the edge is ours.
+  bool on_ack(caf::event_based_actor* self, edge_id edge, uint64_t seq);
+
+  /// Sends every unacknowledged batch of `edge` again, in seq order, and its
+  /// end of stream if that was sent. Returns whether the edge is ours.
+  bool resend(caf::event_based_actor* self, edge_id edge);
+
+  /// resend() on every edge: a restarted sender's first act, since acks sent
+  /// to its dead actor were lost (receivers ack duplicates again).
+  void resend_all(caf::event_based_actor* self);
+
+  /// Batches sent and not yet acknowledged, over all edges.
+  size_t unacked() const;
 
   /// No batch waits for window room.
   bool clear() const;
@@ -68,7 +82,7 @@ public:
 private:
   struct edge_state {
     out_edge_desc desc;
-    uint32_t in_flight = 0;
+    std::deque<std::pair<uint64_t, batch_payload>> unacked; ///< sent, in seq order
     uint64_t next_seq = 0;
     uint64_t records_sent = 0; ///< committed to this edge (queued or sent)
     std::deque<std::vector<record>> queue;

@@ -147,8 +147,13 @@ caf::behavior source_driver(caf::event_based_actor* self,
     },
     [=](pump_atom) { st->step(); },
     [=](const ack_msg& a) {
-      st->out.on_ack(self, a.edge);
+      st->out.on_ack(self, a.edge, a.seq);
       st->schedule();
+    },
+    [=](const resend_msg& r) {
+      // A restarted decode replica lost its mailbox: what it has not
+      // acknowledged goes again (it discards what it already holds).
+      st->out.resend(self, r.edge);
     },
     [=](halt_atom) {
       // Ctrl-C: read no more; what was read drains through the pipeline.

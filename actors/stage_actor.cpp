@@ -1,14 +1,20 @@
 #include "stage_actor.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <map>
+#include <optional>
+#include <set>
 
 #include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
+#include <spdlog/spdlog.h>
 
+#include "core/fault.hpp"
 #include "messages.hpp"
+#include "ops/chaos.hpp"
 #include "ops/registry.hpp"
 #include "outbox.hpp"
 #include "trail_text.hpp"
@@ -22,20 +28,58 @@ std::string describe_record(const pipeline_plan& plan, const record& rec) {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+constexpr auto ask_timeout = std::chrono::seconds(110); // under the coordinator's 120 s
 
-struct pending_batch {
-  caf::strong_actor_ptr sender;
-  batch_msg batch;
-};
-
+/// One input edge as the receiver sees it: the marks that make delivery
+/// exactly-once (a contiguous watermark plus the seqs done ahead of it, never
+/// "highest seq seen": resends arrive behind later seqs).
 struct input_edge {
+  caf::actor upstream;       ///< acks and resend requests go here
+  uint64_t done_upto = 0;    ///< every seq <= this is processed and acked
+  std::set<uint64_t> done_ahead;
+  std::set<uint64_t> held;   ///< received, not processed yet (pending or current)
   bool eos = false;
-  uint64_t records = 0;
+  uint64_t last_seq = 0;
+  uint64_t records = 0;      ///< records received (first copies only)
+
+  bool done(uint64_t seq) const { return seq <= done_upto || done_ahead.count(seq) > 0; }
+
+  void mark_done(uint64_t seq) {
+    held.erase(seq);
+    done_ahead.insert(seq);
+    while (!done_ahead.empty() && *done_ahead.begin() == done_upto + 1) {
+      ++done_upto;
+      done_ahead.erase(done_ahead.begin());
+    }
+  }
+
+  bool complete() const { return eos && done_upto >= last_seq; }
 };
 
-/// The stage actor's state; also the operator's emitter.
-struct stage_host final : emitter {
-  caf::event_based_actor* self;
+/// A batch received and not yet acknowledged.
+struct pending_batch {
+  edge_id edge = 0;
+  uint64_t seq = 0;
+  batch_payload records;
+  uint32_t attempts = 0;     ///< whole-batch attempts that failed so far
+  int64_t first_failure_us = 0;
+  int64_t not_before_us = 0; ///< batch retry backoff or injected latency
+  bool latency_done = false;
+};
+
+/// A record waiting for its next attempt after a transient failure.
+struct retry_item {
+  record rec;
+  uint32_t attempts = 0;     ///< attempts made (and failed) so far
+  int64_t first_failure_us = 0;
+  int64_t due_us = 0;
+};
+
+/// Everything of a replica that outlives its worker actor. Touched by one
+/// actor at a time: the keeper while no worker runs (wiring, restarts), the
+/// worker otherwise; messages between them order the accesses.
+struct replica_cell {
   std::shared_ptr<const pipeline_plan> plan;
   const stage_spec& spec;
   uint32_t replica;
@@ -43,36 +87,73 @@ struct stage_host final : emitter {
   outbox out;
   outbox dlq;
   caf::actor coordinator;
+  caf::actor keeper;
   std::map<edge_id, input_edge> inputs;
   std::deque<pending_batch> pending;
+  std::optional<pending_batch> current; ///< the batch being processed
+  size_t next_index = 0;                ///< its next record
+  size_t counted = 0;                   ///< its records counted in stats.in
+  bool in_op = false;                   ///< inside an operator call (crash: record not intact)
+  std::deque<retry_item> retries;       ///< ordered by due time
+  std::optional<retry_item> retrying;   ///< taken out of `retries`, being processed
   stage_stats stats;
-  bool accounted = false;   ///< the current input record got an emit/discard/fail
-  bool in_finish = false;   ///< emits now are derived records, not inputs passing
-  bool linger_armed = false;
+  chaos_monkey chaos;
+  circuit_breaker breaker;
+  std::string last_crash;               ///< why the last worker died
   bool finished = false;
   bool failed = false;
-  bool ended = false;       ///< committed or aborted
-  int64_t batch_time = 0;
+  bool ended = false;                   ///< committed or aborted
 
-  stage_host(caf::event_based_actor* s, std::shared_ptr<const pipeline_plan> p,
-             stage_index stage, uint32_t r)
-    : self(s), plan(std::move(p)), spec(plan->stage(stage)), replica(r) {
+  replica_cell(std::shared_ptr<const pipeline_plan> p, stage_index stage, uint32_t r)
+    : plan(std::move(p)), spec(plan->stage(stage)), replica(r),
+      chaos(spec.chaos, stage, r), breaker(spec.circuit) {
     stats.stage = stage;
     stats.replica = r;
   }
+
+  size_t retry_capacity() const {
+    return size_t{spec.flow.batch_size} * std::max<uint32_t>(1, spec.flow.window);
+  }
+};
+
+using cell_ptr = std::shared_ptr<replica_cell>;
+
+/// What one attempt at a record knows of its earlier attempts.
+struct attempt_ctx {
+  uint32_t attempts = 1; ///< this attempt's number
+  int64_t first_failure_us = 0;
+};
+
+/// One worker actor's state: the operator's emitter, the timers it armed.
+/// Everything that must survive the worker lives in the cell.
+struct worker final : emitter {
+  caf::event_based_actor* self;
+  cell_ptr cell;
+  replica_cell& c;
+  const stage_spec& spec;
+  attempt_ctx ctx;
+  bool accounted = false;   ///< the current input record got an emit/discard/fail
+  bool in_finish = false;   ///< emits now are derived records, not inputs passing
+  bool transient_failure = false; ///< a transient failure in the current unit of work
+  bool linger_armed = false;
+  int64_t resume_at_us = 0; ///< a resume timer is armed for this time (0: none)
+  int64_t batch_time = 0;
+
+  worker(caf::event_based_actor* s, cell_ptr cp)
+    : self(s), cell(std::move(cp)), c(*cell), spec(c.spec) {}
 
   // -- emitter --------------------------------------------------------------------
 
   void emit(record&& rec, port_index port) override {
     if (!in_finish && !accounted) {
       accounted = true;
-      ++stats.passed;
+      ++c.stats.passed;
     }
     rec.stamp(spec.index, batch_time);
-    if (auto st = out.push(rec, port); !st) {
+    if (auto st = c.out.push(rec, port); !st) {
       // The record could not be placed downstream: fail it here, once.
       if (!in_finish) {
-        --stats.passed;
+        --c.stats.passed;
         accounted = false;
       }
       fail(std::move(rec), st.err());
@@ -84,9 +165,9 @@ struct stage_host final : emitter {
       return;
     accounted = true;
     switch (why) {
-      case disposition::filtered: ++stats.filtered; break;
-      case disposition::folded: ++stats.folded; break;
-      case disposition::written: ++stats.written; break;
+      case disposition::filtered: ++c.stats.filtered; break;
+      case disposition::folded: ++c.stats.folded; break;
+      case disposition::written: ++c.stats.written; break;
     }
   }
 
@@ -94,213 +175,621 @@ struct stage_host final : emitter {
     if (accounted && !in_finish)
       return;
     accounted = true;
+    auto now = now_us();
+    bool transient = spec.retry.retries(err.code);
+    if (transient) {
+      transient_failure = true;
+      if (c.breaker.enabled()) {
+        auto was_open = c.breaker.current() == circuit_breaker::state::open;
+        c.breaker.on_failure(now);
+        if (!was_open && c.breaker.current() == circuit_breaker::state::open) {
+          ++c.stats.breaker_opened;
+          spdlog::warn("stage '{}': circuit breaker open after {} failures in a row; "
+                       "input waits {} ms", spec.id, spec.circuit.failures,
+                       spec.circuit.cooldown_ms);
+        }
+      }
+    }
+    auto first = ctx.first_failure_us != 0 ? ctx.first_failure_us : now;
+    if (transient && !in_finish && ctx.attempts < spec.retry.max_attempts) {
+      ++c.stats.retries;
+      retry_item item{std::move(rec), ctx.attempts, first,
+                      now + int64_t{spec.retry.backoff_ms(ctx.attempts, c.chaos.uniform())} * 1000};
+      auto at = std::upper_bound(c.retries.begin(), c.retries.end(), item.due_us,
+                                 [](int64_t due, const retry_item& x) { return due < x.due_us; });
+      c.retries.insert(at, std::move(item));
+      return;
+    }
+    apply_policy(std::move(rec), std::move(err), ctx.attempts, first, now);
+  }
+
+  void apply_policy(record&& rec, error err, uint32_t attempts, int64_t first_us, int64_t last_us) {
     switch (spec.on_error) {
       case error_policy::drop:
-        ++stats.dropped;
+        ++c.stats.dropped;
         return;
       case error_policy::dlq: {
-        ++stats.dead_lettered;
+        ++c.stats.dead_lettered;
         auto& m = rec.meta();
         m["dlq"] = {{"stage", spec.id},
                     {"class", to_string(err.code)},
                     {"message", err.message},
-                    {"time_us", now_us()}};
-        (void) dlq.push(rec, 0);
+                    {"attempts", attempts},
+                    {"first_failure_us", first_us},
+                    {"last_failure_us", last_us},
+                    {"time_us", last_us}};
+        (void) c.dlq.push(rec, 0);
         return;
       }
-      case error_policy::fail:
-        ++stats.failed;
-        fail_stage("stage '" + spec.id + "' failed on " + describe_record(*plan, rec) + ": "
-                   + err.message
+      case error_policy::fail: {
+        ++c.stats.failed;
+        std::string tries =
+          attempts > 1 ? " after " + std::to_string(attempts) + " attempts" : std::string{};
+        fail_stage("stage '" + spec.id + "' failed on " + describe_record(*c.plan, rec) + tries
+                   + ": " + err.message
                    + " (set \"on_error\": \"dlq\" or \"drop\" on the stage to keep going)");
         return;
+      }
     }
   }
 
   // -- the work loop --------------------------------------------------------------
 
   void fail_stage(std::string message) {
-    if (failed)
+    if (c.failed)
       return;
-    failed = true;
-    pending.clear();
-    self->send(coordinator, stage_failed{spec.index, replica, std::move(message)});
+    c.failed = true;
+    c.pending.clear();
+    c.current.reset();
+    self->send(c.coordinator, stage_failed{spec.index, c.replica, std::move(message)});
   }
 
   bool inputs_complete() const {
-    for (auto& [id, in] : inputs)
-      if (!in.eos)
+    for (auto& [id, in] : c.inputs)
+      if (!in.complete())
         return false;
     return true;
   }
 
-  void process(pending_batch& pb) {
-    auto start = clock_type::now();
-    batch_time = now_us();
-    ++stats.batches_in;
-    for (auto& rec : pb.batch.records) {
-      ++stats.in;
-      accounted = false;
-      op->process(std::move(rec), *this);
-      if (!accounted)
-        ++stats.unaccounted;
-      if (failed)
+  /// Runs the operator on one record (or, for an injected record fault,
+  /// fails or crashes it before the operator sees it).
+  void run_record(record&& rec) {
+    accounted = false;
+    switch (c.chaos.on_record(now_us())) {
+      case chaos_monkey::record_fate::none:
+        break;
+      case chaos_monkey::record_fate::throw_exception:
+        // The record is untouched: after the restart it is processed again.
+        throw chaos_exception("chaos: injected exception on " + describe_record(*c.plan, rec));
+      case chaos_monkey::record_fate::fail_transient:
+        fail(std::move(rec), error{errc::transient, "chaos: injected transient failure"});
+        return;
+      case chaos_monkey::record_fate::fail_permanent:
+        fail(std::move(rec), error{errc::runtime_error, "chaos: injected permanent failure"});
         return;
     }
-    op->end_batch(*this);
-    self->send(caf::actor_cast<caf::actor>(pb.sender), ack_msg{pb.batch.edge, pb.batch.seq});
-    stats.busy_us += std::chrono::duration_cast<std::chrono::microseconds>(
-                       clock_type::now() - start).count();
+    c.in_op = true;
+    c.op->process(std::move(rec), *this);
+    c.in_op = false;
+    if (!accounted)
+      ++c.stats.unaccounted;
+  }
+
+  void ack(edge_id edge, uint64_t seq) {
+    auto& in = c.inputs[edge];
+    in.mark_done(seq);
+    self->send(in.upstream, ack_msg{edge, seq});
+  }
+
+  /// Processes the rest of the current batch; acknowledges it when done.
+  void process_current() {
+    auto& b = *c.current;
+    auto& recs = *b.records;
+    auto start = clock_type::now();
+    batch_time = now_us();
+    if (c.next_index == 0 && c.counted == 0)
+      ++c.stats.batches_in;
+    transient_failure = false;
+    while (c.next_index < recs.size()) {
+      auto i = c.next_index;
+      if (c.counted <= i) {
+        ++c.stats.in;
+        c.counted = i + 1;
+      }
+      ctx = attempt_ctx{};
+      run_record(std::move(recs[i]));
+      c.next_index = i + 1;
+      if (c.failed)
+        return;
+    }
+    c.in_op = true;
+    c.op->end_batch(*this);
+    c.in_op = false;
+    if (c.breaker.enabled() && !transient_failure)
+      c.breaker.on_success();
+    auto edge = b.edge;
+    auto seq = b.seq;
+    c.current.reset();
+    c.next_index = 0;
+    c.counted = 0;
+    ack(edge, seq);
+    c.stats.busy_us += std::chrono::duration_cast<std::chrono::microseconds>(
+                         clock_type::now() - start).count();
+  }
+
+  /// A new worker finds a batch its predecessor was processing: the record
+  /// it died on is processed again if the operator never saw it (an
+  /// injected crash), or failed with class `crash` if the operator threw on
+  /// it (it may be half-changed; an exception is a bug, not a retry case).
+  void recover_current() {
+    bool threw_in_op = c.in_op;
+    c.in_op = false;
+    if (!c.current || !threw_in_op)
+      return;
+    auto& recs = *c.current->records;
+    if (c.next_index < recs.size()) {
+      accounted = false;
+      ctx = attempt_ctx{};
+      batch_time = now_us();
+      fail(std::move(recs[c.next_index]),
+           error{errc::crash, "the operator threw on this record: " + c.last_crash});
+      ++c.next_index;
+    }
+  }
+
+  void process_retry() {
+    auto item = std::move(c.retries.front());
+    c.retries.pop_front();
+    batch_time = now_us();
+    transient_failure = false;
+    ctx = attempt_ctx{item.attempts + 1, item.first_failure_us};
+    run_record(std::move(item.rec));
+    if (c.breaker.enabled() && !transient_failure)
+      c.breaker.on_success();
   }
 
   void after_output() {
-    out.flush(self, spec.flow.linger_ms == 0);
-    dlq.flush(self, true); // dead letters are rare; don't hold them back
-    if (out.has_partial() && !linger_armed) {
+    c.out.flush(self, spec.flow.linger_ms == 0);
+    c.dlq.flush(self, true); // dead letters are rare; don't hold them back
+    if (c.out.has_partial() && !linger_armed) {
       linger_armed = true;
       self->delayed_send(self, std::chrono::milliseconds(spec.flow.linger_ms), flush_atom::value);
     }
   }
 
-  void pump() {
-    try {
-      while (!failed && !pending.empty() && out.clear() && dlq.clear()) {
-        auto pb = std::move(pending.front());
-        pending.pop_front();
-        process(pb);
-        if (failed)
-          return;
-        after_output();
-      }
-      if (!failed && !finished && pending.empty() && inputs_complete())
-        finish();
-    } catch (const std::exception& e) {
-      fail_stage("stage '" + spec.id + "' crashed: " + e.what());
+  void wake_at(int64_t at_us) {
+    if (resume_at_us != 0 && resume_at_us <= at_us)
+      return;
+    resume_at_us = at_us;
+    auto wait = std::max<int64_t>(0, at_us - now_us());
+    self->delayed_send(self, std::chrono::microseconds(wait), resume_atom::value);
+  }
+
+  enum class admission { wait, process, fail };
+
+  /// Whole-batch fault injection and latency, before a batch's first record.
+  /// `wait`: a timer is armed (latency, or the backoff of a batch retry);
+  /// `fail`: the batch failed as a whole on its last attempt.
+  admission admit(pending_batch& b) {
+    auto now = now_us();
+    if (b.not_before_us > now) {
+      wake_at(b.not_before_us);
+      return admission::wait;
     }
+    if (!b.latency_done && spec.chaos.latency_ms > 0) {
+      b.latency_done = true;
+      b.not_before_us = now + int64_t{spec.chaos.latency_ms} * 1000;
+      wake_at(b.not_before_us);
+      return admission::wait;
+    }
+    switch (c.chaos.on_batch()) {
+      case chaos_monkey::batch_fate::none:
+        return admission::process;
+      case chaos_monkey::batch_fate::crash:
+        throw chaos_exception("chaos: injected crash before batch " + std::to_string(b.seq)
+                              + " of edge " + std::to_string(b.edge));
+      case chaos_monkey::batch_fate::fail:
+        break;
+    }
+    // A batch-level transient failure: the whole batch is tried again later.
+    ++b.attempts;
+    if (b.first_failure_us == 0)
+      b.first_failure_us = now;
+    transient_failure = true;
+    if (c.breaker.enabled()) {
+      auto was_open = c.breaker.current() == circuit_breaker::state::open;
+      c.breaker.on_failure(now);
+      if (!was_open && c.breaker.current() == circuit_breaker::state::open)
+        ++c.stats.breaker_opened;
+    }
+    if (b.attempts < spec.retry.max_attempts && spec.retry.retries(errc::transient)) {
+      ++c.stats.retries;
+      b.not_before_us = now + int64_t{spec.retry.backoff_ms(b.attempts, c.chaos.uniform())} * 1000;
+      wake_at(b.not_before_us);
+      return admission::wait;
+    }
+    return admission::fail; // out of attempts: every record fails with the reason
+  }
+
+  void fail_whole_batch(pending_batch& b) {
+    auto now = now_us();
+    auto& recs = *b.records;
+    ++c.stats.batches_in;
+    batch_time = now;
+    for (auto& rec : recs) {
+      ++c.stats.in;
+      accounted = true;
+      apply_policy(std::move(rec), error{errc::transient, "chaos: injected batch failure"},
+                   b.attempts, b.first_failure_us, now);
+      if (c.failed)
+        return;
+    }
+    ack(b.edge, b.seq);
+  }
+
+  void pump() {
+    while (!c.failed && c.out.clear() && c.dlq.clear()) {
+      auto now = now_us();
+      bool work_waiting = c.current || !c.pending.empty()
+                          || (!c.retries.empty() && c.retries.front().due_us <= now);
+      if (work_waiting && c.breaker.enabled() && !c.breaker.allow(now)) {
+        // Open: input waits upstream (no acks, so windows fill), nothing is dropped.
+        wake_at(c.breaker.probe_at_us());
+        return;
+      }
+      if (c.current) {
+        process_current();
+      } else if (!c.retries.empty() && c.retries.front().due_us <= now) {
+        process_retry();
+      } else if (!c.pending.empty() && c.retries.size() < c.retry_capacity()) {
+        auto verdict = admit(c.pending.front());
+        if (verdict == admission::wait)
+          return;
+        auto b = std::move(c.pending.front());
+        c.pending.pop_front();
+        if (verdict == admission::fail) {
+          fail_whole_batch(b);
+        } else {
+          c.current = std::move(b);
+          c.next_index = 0;
+          c.counted = 0;
+          process_current();
+        }
+      } else {
+        if (!c.retries.empty())
+          wake_at(c.retries.front().due_us);
+        break;
+      }
+      if (c.failed)
+        return;
+      after_output();
+    }
+    if (!c.failed && !c.finished && !c.current && c.pending.empty() && c.retries.empty()
+        && inputs_complete())
+      finish();
   }
 
   void finish() {
-    finished = true;
+    c.finished = true;
     batch_time = now_us();
     in_finish = true;
-    op->finish(*this);
+    c.in_op = true;
+    c.op->finish(*this);
+    c.in_op = false;
     in_finish = false;
-    if (failed)
+    if (c.failed)
       return;
-    out.flush(self, true);
-    dlq.flush(self, true);
-    out.close(self);
-    dlq.close(self);
-    self->send(coordinator, stage_done{snapshot()});
+    c.out.flush(self, true);
+    c.dlq.flush(self, true);
+    c.out.close(self);
+    c.dlq.close(self);
+    // Through the keeper: the coordinator knows the replica by its keeper.
+    self->send(c.keeper, stage_done{snapshot()});
   }
 
   stage_stats snapshot() {
-    stats.out = out.records_out();
-    stats.batches_out = out.batches_out();
-    stats.sent = out.sent_per_edge();
-    stats.received.clear();
-    for (auto& [id, in] : inputs)
-      stats.received.emplace_back(id, in.records);
-    return stats;
+    auto& s = c.stats;
+    s.out = c.out.records_out();
+    s.batches_out = c.out.batches_out();
+    s.sent = c.out.sent_per_edge();
+    s.received.clear();
+    for (auto& [id, in] : c.inputs)
+      s.received.emplace_back(id, in.records);
+    return s;
   }
 
   void arm_tick() {
-    auto us = op->tick_interval_us();
-    if (us > 0 && !finished)
+    auto us = c.op->tick_interval_us();
+    if (us > 0 && !c.finished)
       self->delayed_send(self, std::chrono::microseconds(us), tick_atom_::value);
   }
+
+  // -- messages -------------------------------------------------------------------
+
+  void on_batch(batch_msg& b) {
+    auto i = c.inputs.find(b.edge);
+    if (i == c.inputs.end() || c.failed)
+      return;
+    auto& in = i->second;
+    if (in.done(b.seq)) {
+      // A resend of a batch processed before: ack it again (the first ack
+      // may have died with a restarted sender), never process it twice.
+      ++c.stats.duplicates;
+      self->send(in.upstream, ack_msg{b.edge, b.seq});
+      return;
+    }
+    if (!in.held.insert(b.seq).second) {
+      ++c.stats.duplicates; // already pending here; acked once processed
+      return;
+    }
+    in.records += b.records ? b.records->size() : 0;
+    if (!b.records)
+      b.records = std::make_shared<std::vector<record>>();
+    // Keep each edge's batches in seq order: after a restart, resent batches
+    // can arrive behind newer ones.
+    auto at = std::find_if(c.pending.begin(), c.pending.end(), [&](const pending_batch& p) {
+      return p.edge == b.edge && p.seq > b.seq;
+    });
+    if (at == c.pending.begin() && at != c.pending.end() && at->not_before_us != 0)
+      ++at; // never put a batch before one that is waiting out a retry or latency
+    c.pending.insert(at, pending_batch{b.edge, b.seq, std::move(b.records)});
+    pump();
+  }
+
+  void on_eos(const eos_msg& e) {
+    if (auto i = c.inputs.find(e.edge); i != c.inputs.end()) {
+      i->second.eos = true;
+      i->second.last_seq = e.last_seq;
+    }
+    pump();
+  }
+
+  /// A new worker on a cell whose worker died: recover the record it died
+  /// on, ask every upstream for what it has not acknowledged, resend what
+  /// we sent and was not acknowledged, and go on.
+  void restart() {
+    if (c.finished && c.in_op) {
+      // It died inside the operator's finish: what it emitted there may be
+      // incomplete, and finishing again could emit it twice. Stop the run.
+      c.in_op = false;
+      fail_stage("stage '" + spec.id + "' crashed while finishing its input: " + c.last_crash
+                 + " (its final output may be incomplete; this is a bug in the operator)");
+      return;
+    }
+    recover_current();
+    for (auto& [id, in] : c.inputs)
+      self->send(in.upstream, resend_msg{id});
+    c.out.resend_all(self);
+    c.dlq.resend_all(self);
+    arm_tick();
+    if (!c.finished) {
+      after_output(); // re-arms the linger timer for a partial batch
+      pump();
+    }
+  }
 };
+
+/// The worker actor: one incarnation of a replica's processing.
+caf::behavior stage_worker(caf::event_based_actor* self, cell_ptr cell) {
+  auto w = std::make_shared<worker>(self, std::move(cell));
+  self->set_default_handler(caf::print_and_drop);
+  // An exception that escapes the operator ends this actor with its text as
+  // the reason; the keeper restarts a worker on the same cell.
+  self->set_exception_handler([](caf::scheduled_actor*, std::exception_ptr& eptr) -> caf::error {
+    try {
+      std::rethrow_exception(eptr);
+    } catch (const std::exception& e) {
+      return caf::make_error(caf::sec::runtime_error, std::string{e.what()});
+    } catch (...) {
+      return caf::make_error(caf::sec::runtime_error, std::string{"an unknown exception"});
+    }
+  });
+  return {
+    [=](start_atom) {
+      // The first worker: the cell was just wired.
+      w->arm_tick();
+    },
+    [=](restart_atom) { w->restart(); },
+    [=](batch_msg& b) { w->on_batch(b); },
+    [=](const eos_msg& e) { w->on_eos(e); },
+    [=](const ack_msg& a) {
+      if (!w->c.out.on_ack(self, a.edge, a.seq))
+        w->c.dlq.on_ack(self, a.edge, a.seq);
+      w->pump();
+    },
+    [=](const resend_msg& r) {
+      if (!w->c.out.resend(self, r.edge))
+        w->c.dlq.resend(self, r.edge);
+    },
+    [=](flush_atom) {
+      w->linger_armed = false;
+      if (w->c.failed)
+        return;
+      w->c.out.flush(self, true);
+    },
+    [=](resume_atom) {
+      w->resume_at_us = 0;
+      w->pump();
+    },
+    [=](tick_atom_) {
+      auto& c = w->c;
+      if (c.finished || c.failed)
+        return;
+      w->batch_time = now_us();
+      w->in_finish = true; // tick emits are derived records
+      c.in_op = true;
+      c.op->tick(w->batch_time, *w);
+      c.in_op = false;
+      w->in_finish = false;
+      w->after_output();
+      w->arm_tick();
+    },
+    [=](stats_atom) { return w->snapshot(); },
+    [=](commit_atom) -> std::string {
+      auto& c = w->c;
+      if (c.ended || !c.op)
+        return {};
+      c.ended = true;
+      if (auto st = c.op->commit(); !st)
+        return "stage '" + c.spec.id + "': " + st.err().message;
+      return {};
+    },
+    [=](abort_atom) -> std::string {
+      auto& c = w->c;
+      if (c.ended || !c.op)
+        return {};
+      c.ended = true;
+      auto note = c.op->abort();
+      return note.empty() ? note : "stage '" + c.spec.id + "': " + note;
+    },
+  };
+}
+
+/// "60 s", "1500 ms": a duration as the config would write it.
+std::string duration_text(uint32_t ms) {
+  return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+}
+
+/// The text of an actor's exit reason, without CAF's wrapping when it
+/// carries one (the worker's exception handler puts the exception's text).
+std::string reason_text(caf::actor_system& sys, const caf::error& reason) {
+  auto& ctx = reason.context();
+  if (ctx.match_elements<std::string>())
+    return ctx.get_as<std::string>(0);
+  return sys.render(reason);
+}
 
 } // namespace
 
 caf::behavior stage_actor(caf::event_based_actor* self,
                           std::shared_ptr<const pipeline_plan> plan, stage_index stage,
                           uint32_t replica) {
-  auto host = std::make_shared<stage_host>(self, std::move(plan), stage, replica);
+  auto cell = std::make_shared<replica_cell>(std::move(plan), stage, replica);
+  auto worker_handle = std::make_shared<caf::actor>();
+  auto intensity = std::make_shared<restart_intensity>(cell->spec.supervision);
   self->set_default_handler(caf::print_and_drop);
+  auto spawn_worker = [=] {
+    *worker_handle = self->spawn(stage_worker, cell);
+    self->monitor(*worker_handle);
+  };
+  spawn_worker();
+  // The worker never outlives its keeper (the coordinator ends keepers).
+  self->attach_functor([=](const caf::error&) {
+    if (*worker_handle)
+      caf::anon_send_exit(*worker_handle, caf::exit_reason::user_shutdown);
+  });
+  self->set_down_handler([=](caf::down_msg& dm) {
+    if (dm.source != worker_handle->address())
+      return;
+    auto& c = *cell;
+    *worker_handle = caf::actor{};
+    if (c.ended || c.failed) {
+      self->quit(dm.reason);
+      return;
+    }
+    c.last_crash = reason_text(self->system(), dm.reason);
+    auto id = c.spec.id + (c.spec.parallelism > 1 ? " replica " + std::to_string(replica) : "");
+    if (!intensity->allow(now_us())) {
+      c.failed = true;
+      self->send(c.coordinator,
+                 stage_failed{stage, replica,
+                              "stage '" + id + "' crashed more than "
+                                + std::to_string(c.spec.supervision.max_restarts)
+                                + " times within " + duration_text(c.spec.supervision.within_ms)
+                                + " (" + std::to_string(c.stats.restarts)
+                                + " restarts in all); last error: " + c.last_crash
+                                + " (raise \"supervision\": {\"max_restarts\": ...} on the stage "
+                                  "if these crashes are expected)"});
+      return;
+    }
+    ++c.stats.restarts;
+    spdlog::warn("stage '{}' crashed ({}); restart {}", id, c.last_crash, c.stats.restarts);
+    spawn_worker();
+    self->send(c.coordinator, stage_restarted{stage, replica,
+                                              static_cast<uint32_t>(c.stats.restarts),
+                                              c.last_crash});
+    self->send(*worker_handle, restart_atom::value);
+  });
+  auto forward = [=](auto&& msg) {
+    if (*worker_handle)
+      self->send(*worker_handle, std::forward<decltype(msg)>(msg));
+  };
   return {
     [=](wiring& w) -> std::string {
-      auto& h = *host;
-      auto kind = h.plan->kinds[stage];
-      diagnostics diags{h.plan->config.file};
-      params_reader p{h.spec.params, h.spec.json_path + "/params", h.spec.type, diags,
-                      &h.spec.params_ordered};
-      h.op = kind->make_op(h.spec, p);
-      if (!h.op)
-        return "stage '" + h.spec.id + "' cannot start: " + diags.render();
-      if (auto started = h.op->start(); !started)
-        return "stage '" + h.spec.id + "' cannot start: " + started.err().message;
-      h.coordinator = w.coordinator;
-      h.out.init(w.outputs, h.plan->config.stages, h.spec.flow.batch_size);
+      auto& c = *cell;
+      auto kind = c.plan->kinds[stage];
+      diagnostics diags{c.plan->config.file};
+      params_reader p{c.spec.params, c.spec.json_path + "/params", c.spec.type, diags,
+                      &c.spec.params_ordered};
+      c.op = kind->make_op(c.spec, p);
+      if (!c.op)
+        return "stage '" + c.spec.id + "' cannot start: " + diags.render();
+      if (auto started = c.op->start(); !started)
+        return "stage '" + c.spec.id + "' cannot start: " + started.err().message;
+      c.coordinator = w.coordinator;
+      c.keeper = self;
+      c.out.init(w.outputs, c.plan->config.stages, c.spec.flow.batch_size);
       if (w.dlq.target)
-        h.dlq.init({w.dlq}, h.plan->config.stages, h.spec.flow.batch_size);
-      for (auto id : w.inputs)
-        h.inputs.emplace(id, input_edge{});
-      h.arm_tick();
+        c.dlq.init({w.dlq}, c.plan->config.stages, c.spec.flow.batch_size);
+      for (auto& in : w.inputs)
+        c.inputs[in.edge].upstream = in.upstream;
+      self->send(*worker_handle, start_atom::value);
       return {};
     },
-    [=](batch_msg& b) {
-      auto& h = *host;
-      auto i = h.inputs.find(b.edge);
-      if (i == h.inputs.end() || h.failed)
-        return;
-      i->second.records += b.records.size();
-      h.pending.push_back(pending_batch{self->current_sender(), std::move(b)});
-      h.pump();
-    },
-    [=](const eos_msg& e) {
-      auto& h = *host;
-      if (auto i = h.inputs.find(e.edge); i != h.inputs.end())
-        i->second.eos = true;
-      h.pump();
-    },
-    [=](const ack_msg& a) {
-      auto& h = *host;
-      if (!h.out.on_ack(self, a.edge))
-        h.dlq.on_ack(self, a.edge);
-      h.pump();
-    },
-    [=](flush_atom) {
-      auto& h = *host;
-      h.linger_armed = false;
-      if (h.failed)
-        return;
-      h.out.flush(self, true);
-    },
-    [=](tick_atom_) {
-      auto& h = *host;
-      if (h.finished || h.failed)
-        return;
-      try {
-        h.batch_time = now_us();
-        h.in_finish = true; // tick emits are derived records
-        h.op->tick(h.batch_time, h);
-        h.in_finish = false;
-        h.after_output();
-      } catch (const std::exception& e) {
-        h.fail_stage("stage '" + h.spec.id + "' crashed in tick: " + e.what());
-      }
-      h.arm_tick();
-    },
+    [=](batch_msg& b) { forward(std::move(b)); },
+    [=](eos_msg& e) { forward(e); },
+    [=](ack_msg& a) { forward(a); },
+    [=](resend_msg& r) { forward(r); },
+    [=](stage_done& d) { self->send(cell->coordinator, std::move(d)); },
     [=](stats_atom) {
-      return host->snapshot();
-    },
-    [=](commit_atom) -> std::string {
-      auto& h = *host;
-      if (h.ended || !h.op)
-        return {};
-      h.ended = true;
-      if (auto st = h.op->commit(); !st)
-        return "stage '" + h.spec.id + "': " + st.err().message;
-      return {};
-    },
-    [=](abort_atom) -> std::string {
-      auto& h = *host;
-      if (!h.ended && h.op) {
-        h.ended = true;
-        h.op->abort();
+      auto rp = self->make_response_promise();
+      if (*worker_handle) {
+        self->request(*worker_handle, ask_timeout, stats_atom::value)
+          .then([=](stage_stats& s) mutable { rp.deliver(std::move(s)); },
+                [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
       }
-      return {};
+      // No worker (it died past the restart intensity): the cell is ours.
+      auto& c = *cell;
+      auto s = c.stats;
+      s.out = c.out.records_out();
+      s.batches_out = c.out.batches_out();
+      s.sent = c.out.sent_per_edge();
+      s.received.clear();
+      for (auto& [id, in] : c.inputs)
+        s.received.emplace_back(id, in.records);
+      rp.deliver(std::move(s));
+      return rp;
+    },
+    [=](commit_atom) {
+      auto rp = self->make_response_promise();
+      if (*worker_handle) {
+        self->request(*worker_handle, ask_timeout, commit_atom::value)
+          .then([=](std::string& text) mutable { rp.deliver(std::move(text)); },
+                [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      }
+      rp.deliver("stage '" + cell->spec.id + "' has no running actor to commit");
+      return rp;
+    },
+    [=](abort_atom) {
+      auto rp = self->make_response_promise();
+      if (*worker_handle) {
+        self->request(*worker_handle, ask_timeout, abort_atom::value)
+          .then([=](std::string& text) mutable { rp.deliver(std::move(text)); },
+                [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      }
+      auto& c = *cell;
+      std::string note;
+      if (!c.ended && c.op) {
+        c.ended = true;
+        note = c.op->abort();
+        if (!note.empty())
+          note = "stage '" + c.spec.id + "': " + note;
+      }
+      rp.deliver(std::move(note));
+      return rp;
     },
   };
 }

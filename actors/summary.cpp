@@ -18,7 +18,9 @@ json counters(const stage_stats& s) {
           {"dropped", s.dropped}, {"dead_lettered", s.dead_lettered},
           {"failed", s.failed},   {"unaccounted", s.unaccounted},
           {"batches_in", s.batches_in}, {"batches_out", s.batches_out},
-          {"busy_ms", s.busy_us / 1000}};
+          {"busy_ms", s.busy_us / 1000},
+          {"retries", s.retries},   {"restarts", s.restarts},
+          {"duplicates", s.duplicates}, {"breaker_opened", s.breaker_opened}};
 }
 
 void add(json& into, const json& from) {
@@ -120,21 +122,24 @@ std::string render_summary(const json& s) {
   out += fmt::format("pipeline '{}' {} in {:.2f} s: {} records read ({:.0f} records/s)\n",
                      s.value("pipeline", ""), s.value("status", ""), elapsed, read,
                      elapsed > 0 ? read / elapsed : 0.0);
-  out += fmt::format("{:<14} {:<16} {:>10} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}\n",
+  out += fmt::format("{:<14} {:<16} {:>10} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} "
+                     "{:>8} {:>9}\n",
                      "stage", "type", "in", "out", "filtered", "dropped", "dead", "folded",
-                     "errors", "batches", "busy ms");
+                     "errors", "retries", "restarts", "batches", "busy ms");
   for (auto& row : s["stages"]) {
     auto type = row.value("type", "");
     if (row.value("replicas", 1) > 1)
       type += " x" + std::to_string(row.value("replicas", 1));
     auto errors = row.value("dropped", uint64_t{0}) + row.value("dead_lettered", uint64_t{0})
                   + row.value("failed", uint64_t{0});
-    out += fmt::format("{:<14} {:<16} {:>10} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}\n",
+    out += fmt::format("{:<14} {:<16} {:>10} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} "
+                       "{:>8} {:>9}\n",
                        row.value("id", ""), type, row.value("in", uint64_t{0}),
                        row.value("out", uint64_t{0}) + row.value("written", uint64_t{0}),
                        row.value("filtered", uint64_t{0}), row.value("dropped", uint64_t{0}),
                        row.value("dead_lettered", uint64_t{0}), row.value("folded", uint64_t{0}),
-                       errors, row.value("batches_in", uint64_t{0}),
+                       errors, row.value("retries", uint64_t{0}),
+                       row.value("restarts", uint64_t{0}), row.value("batches_in", uint64_t{0}),
                        row.value("busy_ms", uint64_t{0}));
   }
   out += fmt::format("totals: read {}, written {}, filtered {}, dropped {}, dead-lettered {}, "
@@ -155,6 +160,9 @@ std::string render_summary(const json& s) {
     out += "dead letters: " + s["dlq_path"].get<std::string>() + "\n";
   if (s.contains("error"))
     out += "error: " + s["error"].get<std::string>() + "\n";
+  if (s.contains("partial_outputs"))
+    for (auto& n : s["partial_outputs"])
+      out += "partial output: " + n.get<std::string>() + "\n";
   if (s.contains("commit_errors"))
     for (auto& e : s["commit_errors"])
       out += "error: " + e.get<std::string>() + "\n";

@@ -1,7 +1,12 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
+
+namespace sluice {
+struct pipeline_plan;
+} // namespace sluice
 
 namespace sluice::cli {
 
@@ -18,10 +23,16 @@ struct run_args {
   unsigned threads = 0;     ///< 0: one per core
 };
 
+/// `sluice run`: loads args.config and hands it to run_plan.
 int run(const run_args& args);
+/// Runs a loaded, validated plan exactly as `sluice run` does (actor system,
+/// Ctrl-C, summary, --summary-json, exit code); args.config is not read.
+int run_plan(std::shared_ptr<const pipeline_plan> plan, const run_args& args);
 int validate(const config_args& args);
 int graph(const config_args& args, const std::string& format);
 int kinds();
+/// `sluice dlq inspect|replay ...`; argv[0] is "dlq" (cmd_dlq.cpp).
+int dlq(int argc, char** argv);
 
 /// Sets up spdlog: level (trace, debug, info, warn, error, off) and format
 /// (text or json: one JSON object per line). Returns an error text or "".

@@ -78,6 +78,10 @@ int run(const run_args& args) {
     std::cerr << args.config.file << ": invalid config; nothing was run\n";
     return 1;
   }
+  return run_plan(std::move(plan), args);
+}
+
+int run_plan(std::shared_ptr<const pipeline_plan> plan, const run_args& args) {
   // Block the stop signals before any thread exists, so only the watcher sees them.
   sigset_t set;
   sigemptyset(&set);

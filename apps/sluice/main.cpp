@@ -18,6 +18,9 @@ commands:
   validate CONFIG   check a pipeline config; every problem with its JSON path
   graph CONFIG      print the stage graph (Graphviz DOT, or --format mermaid)
   kinds             list the stage types
+  dlq inspect FILE  summarise a dead-letter file (counts by stage and error)
+  dlq replay FILE --into CONFIG --stage ID
+                    feed dead letters back into a pipeline at a stage, then run it
 
 options for run, validate and graph:
   --set PATH=VALUE  override a config value, e.g. --set stages.big.params.when=".amount > 10"
@@ -45,6 +48,8 @@ int main(int argc, char** argv) {
   std::string command = argv[1];
   if (command == "kinds")
     return sluice::cli::kinds();
+  if (command == "dlq")
+    return sluice::cli::dlq(argc - 1, argv + 1);
   if (command != "run" && command != "validate" && command != "graph") {
     std::cerr << "sluice: unknown command '" << command << "'\n\n" << usage;
     return 2;

@@ -1,10 +1,12 @@
 #include "io/dlq_writer.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <limits>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -39,6 +41,36 @@ std::string iso8601_utc_ms(int64_t at_us) {
   return buf;
 }
 
+dead_letter dead_letter::from_meta(const json& info) {
+  dead_letter d;
+  if (!info.is_object())
+    return d;
+  auto text = [&](const char* key) {
+    auto i = info.find(key);
+    return i != info.end() && i->is_string() ? i->get<std::string>() : std::string{};
+  };
+  auto micros = [&](const char* key) -> int64_t {
+    auto i = info.find(key);
+    return i != info.end() && i->is_number_integer() ? i->get<int64_t>() : 0;
+  };
+  d.stage = text("stage");
+  d.error_class = text("class");
+  d.message = text("message");
+  if (auto i = info.find("attempts"); i != info.end() && i->is_number_integer()
+                                      && i->get<int64_t>() >= 1)
+    d.attempts = static_cast<uint32_t>(std::min<int64_t>(i->get<int64_t>(), std::numeric_limits<uint32_t>::max()));
+  auto legacy = micros("time_us");
+  d.last_failure_us = micros("last_failure_us");
+  if (d.last_failure_us == 0)
+    d.last_failure_us = legacy;
+  d.first_failure_us = micros("first_failure_us");
+  if (d.first_failure_us == 0)
+    d.first_failure_us = d.last_failure_us;
+  if (d.last_failure_us == 0)
+    d.last_failure_us = d.first_failure_us;
+  return d;
+}
+
 dlq_writer::~dlq_writer() {
   (void) flush();
   close();
@@ -70,24 +102,53 @@ status dlq_writer::open(const std::string& path) {
   return {};
 }
 
-status dlq_writer::write(const record& rec, const std::string& stage, const error& err,
-                         int64_t at_us, const std::string& origin_text, const json& hops) {
+status dlq_writer::write(const record& rec, const dead_letter& why,
+                         const dead_letter_origin& origin, const json& hops) {
+  auto last = iso8601_utc_ms(why.last_failure_us);
   buf_ += "{\"time\":";
-  append_json(iso8601_utc_ms(at_us), buf_);
+  append_json(last, buf_);
   buf_ += ",\"stage\":";
-  append_json(stage, buf_);
+  append_json(why.stage, buf_);
   buf_ += ",\"error\":{\"class\":";
-  append_json(to_string(err.code), buf_);
+  append_json(why.error_class, buf_);
   buf_ += ",\"message\":";
-  append_json(err.message, buf_);
-  buf_ += "},\"record\":{\"id\":";
+  append_json(why.message, buf_);
+  buf_ += "},\"attempts\":";
+  buf_ += std::to_string(why.attempts);
+  buf_ += ",\"first_failure\":";
+  append_json(iso8601_utc_ms(why.first_failure_us), buf_);
+  buf_ += ",\"last_failure\":";
+  append_json(last, buf_);
+  buf_ += ",\"record\":{\"id\":";
   append_json(rec.id(), buf_);
   buf_ += ",\"content\":";
   append_json(rec.content(), buf_);
   buf_ += ",\"origin\":";
-  append_json(origin_text, buf_);
-  buf_ += ",\"lineage\":";
+  append_json(origin.text, buf_);
+  buf_ += ",\"position\":{\"source\":";
+  append_json(origin.source, buf_);
+  buf_ += ",\"file\":";
+  append_json(origin.file, buf_);
+  buf_ += ",\"line\":";
+  buf_ += std::to_string(origin.line);
+  buf_ += "},\"lineage\":";
   append_json(hops, buf_);
+  // The rest of the meta (e.g. "replayed_from" of a record replayed before)
+  // travels along, so a replay rebuilds the record as it was.
+  auto& meta = rec.meta();
+  if (meta.is_object()) {
+    bool other = false;
+    for (auto& [key, value] : meta.items()) {
+      (void) value;
+      other = other || key != "dlq";
+    }
+    if (other) {
+      auto rest = meta;
+      rest.erase("dlq");
+      buf_ += ",\"meta\":";
+      append_json(rest, buf_);
+    }
+  }
   buf_ += "}}\n";
   ++count_;
   if (buf_.size() >= flush_bytes)

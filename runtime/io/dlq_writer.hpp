@@ -8,14 +8,47 @@
 
 namespace sluice {
 
+/// Why a record was dead-lettered: what a stage actor puts in
+/// `rec.meta()["dlq"]` (see from_meta) and what a dead-letter line holds.
+struct dead_letter {
+  std::string stage;       ///< id of the stage the record failed in
+  std::string error_class; ///< to_string(errc): "schema_violation", ...
+  std::string message;
+  uint32_t attempts = 1;        ///< tries before it was given up (>= 1)
+  int64_t first_failure_us = 0; ///< microseconds since the epoch
+  int64_t last_failure_us = 0;
+
+  /// Reads `rec.meta()["dlq"]`: {stage, class, message, attempts,
+  /// first_failure_us, last_failure_us}. Missing keys get defaults: attempts
+  /// 1, the times fall back to `time_us` (older actors) and to each other.
+  static dead_letter from_meta(const json& info);
+};
+
+/// Where a dead-lettered record entered the pipeline, by name, so that a
+/// replay can say so without the original stage table.
+struct dead_letter_origin {
+  std::string text;   ///< "data/orders.csv:12"
+  std::string source; ///< the source stage's id: "read"
+  std::string file;   ///< "data/orders.csv" ("-" stdin, "generate" ...)
+  uint64_t line = 0;
+};
+
 /// Writes the pipeline's dead-letter file: one JSON line per record that a
-/// stage with `on_error: dlq` failed, with the reason and where it came from:
+/// stage with `on_error: dlq` failed, with the reason and where it came from
+/// (docs/dead-letters.md is the reference; keys appear in this order):
 ///
-///   {"time":"2024-05-01T12:00:00.123Z","stage":"parse",
-///    "error":{"class":"parse_error","message":"orders.jsonl:17: ..."},
-///    "record":{"id":"orders:17","content":<content, or the raw line as a
-///              string if it never parsed>,"origin":"orders.jsonl:17",
-///              "lineage":<hops>}}
+///   {"time":"2024-05-01T12:00:00.123Z","stage":"check",
+///    "error":{"class":"schema_violation","message":"/amount: ..."},
+///    "attempts":1,"first_failure":"2024-05-01T12:00:00.123Z",
+///    "last_failure":"2024-05-01T12:00:00.123Z",
+///    "record":{"id":"1005","content":<content, or the raw line as a string
+///              if it never parsed>,"origin":"data/orders.csv:6",
+///              "position":{"source":"read","file":"data/orders.csv","line":6},
+///              "lineage":<hops>,"meta":<the record's meta without "dlq";
+///              only when there is any>}}
+///
+/// `time` is the last failure. Keys are only ever added, never renamed or
+/// removed: io/dlq_reader.hpp reads every version.
 ///
 /// Hosted by one actor (not thread-safe). open() truncates: one file per run.
 /// Lines go straight to the final path, not a temporary file, because dead
@@ -32,11 +65,11 @@ public:
   /// Creates (or truncates) `path`, and its missing parent directories.
   status open(const std::string& path);
 
-  /// Adds one dead letter. `at_us` is when it failed (microseconds since the
-  /// epoch), `origin_text` e.g. "data/orders.csv:12", `hops` the rendered
-  /// lineage. Writes when the buffer passes 1 MiB; otherwise at flush().
-  status write(const record& rec, const std::string& stage, const error& err, int64_t at_us,
-               const std::string& origin_text, const json& hops);
+  /// Adds one dead letter: the record as it entered the failing stage, why,
+  /// where it came from and `hops` (the rendered lineage). Writes when the
+  /// buffer passes 1 MiB; otherwise at flush().
+  status write(const record& rec, const dead_letter& why, const dead_letter_origin& origin,
+               const json& hops);
 
   /// Writes what is buffered.
   status flush();

@@ -192,4 +192,27 @@ void output_file::abort() {
     ::unlink(temp_.c_str());
 }
 
+std::string output_file::keep_partial() {
+  if (done_)
+    return {};
+  done_ = true;
+  if (fd_ < 0)
+    return {};
+  struct stat info {};
+  bool empty = ::fstat(fd_, &info) == 0 && info.st_size == 0;
+  close();
+  if (in_place_)
+    return {};
+  if (empty) {
+    ::unlink(temp_.c_str());
+    return {};
+  }
+  auto partial = path_ + ".partial";
+  if (::rename(temp_.c_str(), partial.c_str()) != 0) {
+    ::unlink(temp_.c_str());
+    return {};
+  }
+  return partial;
+}
+
 } // namespace sluice

@@ -50,6 +50,13 @@ public:
   /// Discards staged output. Safe to call at any time, also after commit.
   void abort();
 
+  /// The end of a failed run: staged output that holds bytes is renamed to
+  /// `<path>.partial` (replacing an older one) and that name is returned, so
+  /// what the sink fully received is kept without ever appearing under the
+  /// final name. Returns "" when nothing was staged (and removes an empty
+  /// temporary file) or when writing in place (the bytes are already there).
+  std::string keep_partial();
+
   const std::string& path() const noexcept { return path_; }
 
   /// Where bytes go before commit (the path itself when in place).

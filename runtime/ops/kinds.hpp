@@ -9,12 +9,14 @@ namespace sluice {
 
 stage_kind describe_source_file();     // ops/source_file.cpp
 stage_kind describe_source_generate(); // ops/source_generate.cpp
+stage_kind describe_source_dlq();      // ops/source_dlq.cpp
 stage_kind describe_map();             // ops/map.cpp
 stage_kind describe_filter();          // ops/filter.cpp
 stage_kind describe_validate();        // ops/validate.cpp
 stage_kind describe_route();           // ops/route.cpp
 stage_kind describe_dedupe();          // ops/dedupe.cpp
 stage_kind describe_aggregate();       // ops/aggregate.cpp
+stage_kind describe_chaos();           // ops/chaos.cpp
 stage_kind describe_sink_file();       // ops/sinks.cpp
 stage_kind describe_sink_stdout();     // ops/sinks.cpp
 stage_kind describe_sink_null();       // ops/sinks.cpp

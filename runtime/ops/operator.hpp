@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "core/record.hpp"
 #include "core/result.hpp"
@@ -60,7 +61,9 @@ public:
 ///    (aggregates). No `process` follows it.
 /// 5. `commit` is called after `finish` once the whole run succeeded;
 ///    `abort` when it failed. Sinks make output visible in `commit` (rename
-///    the temporary file) and remove partial output in `abort`. Both are
+///    the temporary file); in `abort` they keep what they fully received
+///    aside (e.g. `<path>.partial`), never under the final name, and return
+///    a note saying where (or "" when there is nothing to say). Both are
 ///    called at most once, and only one of them.
 /// 6. `start` is called once, when the run starts and before any record
 ///    arrives (not when a config is only validated): a sink opens its file
@@ -99,8 +102,8 @@ public:
     return {};
   }
 
-  virtual void abort() {
-    // nop by default
+  virtual std::string abort() {
+    return {};
   }
 };
 

@@ -198,8 +198,20 @@ status file_sink_op::commit() {
   return file_.commit();
 }
 
-void file_sink_op::abort() {
+std::string file_sink_op::abort() {
+  // The run failed: what this sink fully received is kept aside, never
+  // under the final name (a user can look at it, or discard it).
+  if (!failed_) {
+    write_out(true);
+    if (!failed_) {
+      if (auto kept = file_.keep_partial(); !kept.empty())
+        return "kept what it received in '" + kept + "' (not under '" + file_.path()
+               + "', since the run failed)";
+      return {};
+    }
+  }
   file_.abort();
+  return {};
 }
 
 // -- sink.stdout ------------------------------------------------------------------

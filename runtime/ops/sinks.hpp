@@ -58,7 +58,7 @@ public:
   void end_batch(emitter& out) override;
   void finish(emitter& out) override;
   status commit() override;
-  void abort() override;
+  std::string abort() override;
 
 private:
   void prepare();

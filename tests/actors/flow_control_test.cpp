@@ -110,7 +110,7 @@ SCENARIO("a slow stage downstream keeps its upstream stage within the window",
     to_stage.outputs.push_back(out_edge_desc{1, 0, 1, 0, 4, stage});
     to_stage.coordinator = f.self;
     wiring to_sink;
-    to_sink.inputs = {1};
+    to_sink.inputs = {in_edge_desc{1, driver}};
     to_sink.outputs.push_back(out_edge_desc{2, 0, 2, 0, 4, sink});
     to_sink.coordinator = f.self;
     for (auto& [a, w] : {std::pair{stage, to_sink}, std::pair{driver, to_stage}}) {

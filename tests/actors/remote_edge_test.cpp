@@ -23,17 +23,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* config_text = R"cfg({
+/// The pipeline; `shape_extra` is spliced into the stage 'shape' (chaos).
+std::string config_text(const std::string& shape_extra = "") {
+  return R"cfg({
   "name": "remote",
   "defaults": {"batch_size": 256, "linger_ms": 20, "window": 4},
   "stages": [
     {"id": "gen", "type": "source.generate", "params": {"count": 20000, "seed": 3}},
-    {"id": "shape", "type": "map", "inputs": ["gen"],
+    {"id": "shape", "type": "map", "inputs": ["gen"])cfg" + shape_extra + R"cfg(,
      "params": {"set": {"amount_cents": "round(.amount * 100)", "tag_count": "len(.tags)"},
                 "rename": {"user": "customer"}}},
     {"id": "out", "type": "sink.file", "inputs": ["shape"], "params": {"path": "${OUT}"}}
   ]
 })cfg";
+}
 
 std::string slurp(const fs::path& p) {
   std::ifstream in{p};
@@ -88,6 +91,15 @@ struct host_process {
   }
 };
 
+std::vector<std::string> sorted_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in{text};
+  for (std::string line; std::getline(in, line);)
+    out.push_back(line);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 json run(test::actor_fixture& f, std::shared_ptr<const pipeline_plan> plan, placement_fn place) {
   run_options opts;
   opts.placement = std::move(place);
@@ -106,7 +118,7 @@ SCENARIO("a stage in another process passes records through unchanged", "[remote
   REQUIRE(mkdtemp(tmpl) != nullptr);
   fs::path dir = tmpl;
   auto config = dir / "remote.json";
-  std::ofstream{config} << config_text;
+  std::ofstream{config} << config_text();
 
   caf::actor_system_config cfg;
   register_message_types(cfg);
@@ -165,6 +177,77 @@ SCENARIO("a stage in another process passes records through unchanged", "[remote
       REQUIRE(!local_out.empty());
       CHECK(std::count(remote_out.begin(), remote_out.end(), '\n') == 20000);
       CHECK(remote_out == local_out);
+    }
+  }
+  fs::remove_all(dir);
+}
+
+SCENARIO("a stage in another process that crashes loses and doubles nothing",
+         "[remote][actors][fault]") {
+  char tmpl[] = "/tmp/sluice-remote-crash-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  fs::path dir = tmpl;
+  auto clean_config = dir / "clean.json";
+  auto chaos_config = dir / "chaos.json";
+  std::ofstream{clean_config} << config_text();
+  // The receiving side's actor dies before 10% of its batches; its keeper,
+  // in the second process, restarts it there.
+  std::ofstream{chaos_config} << config_text(
+    R"(, "chaos": {"seed": 21, "crash_batches": 0.1},
+         "supervision": {"max_restarts": 1000, "within": "60s"})");
+
+  caf::actor_system_config cfg;
+  register_message_types(cfg);
+  cfg.load<caf::io::middleman>();
+  cfg.set("scheduler.max-threads", 2);
+
+  GIVEN("a clean local run and a run with the crashing 'shape' in a second process") {
+    setenv("OUT", (dir / "local.jsonl").c_str(), 1);
+    {
+      diagnostics diags;
+      std::shared_ptr<const pipeline_plan> plan = load_pipeline(clean_config.string(), {}, diags);
+      REQUIRE(plan);
+      test::actor_fixture f;
+      REQUIRE(run(f, plan, {})["status"] == "ok");
+    }
+    setenv("OUT", (dir / "remote.jsonl").c_str(), 1);
+    json summary;
+    {
+      host_process host{chaos_config.string(), "shape"};
+      REQUIRE(host.port != 0);
+      diagnostics diags;
+      std::shared_ptr<const pipeline_plan> plan = load_pipeline(chaos_config.string(), {}, diags);
+      REQUIRE(plan);
+      caf::actor_system sys{cfg};
+      caf::scoped_actor self{sys};
+      auto remote = sys.middleman().remote_actor("127.0.0.1", host.port);
+      REQUIRE(remote);
+      auto shape = plan->config.find("shape")->index;
+      run_options opts;
+      opts.placement = [&](stage_index s, uint32_t) {
+        return s == shape ? *remote : caf::actor{};
+      };
+      auto coord = sys.spawn(coordinator, plan, opts);
+      std::string text;
+      self->request(coord, std::chrono::seconds(60), run_atom::value)
+        .receive([&](std::string& s) { text = std::move(s); },
+                 [&](caf::error& e) { FAIL(sys.render(e)); });
+      summary = json::parse(text);
+    }
+    THEN("the remote stage restarted, and the output equals the clean run's") {
+      INFO(summary.dump(2));
+      CHECK(summary["status"] == "ok");
+      CHECK(summary["conservation"]["ok"] == true);
+      uint64_t restarts = 0;
+      for (auto& row : summary["stages"])
+        if (row["id"] == "shape")
+          restarts = row["restarts"].get<uint64_t>();
+      CHECK(restarts > 0);
+      // Record for record; the order of batches may change around a restart
+      // (resent batches can arrive behind newer ones).
+      auto local = sorted_lines(slurp(dir / "local.jsonl"));
+      REQUIRE(local.size() == 20000);
+      CHECK(sorted_lines(slurp(dir / "remote.jsonl")) == local);
     }
   }
   fs::remove_all(dir);

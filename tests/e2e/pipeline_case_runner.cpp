@@ -102,9 +102,15 @@ int main(int argc, char** argv) {
   if (spec.contains("env"))
     for (auto& [k, v] : spec["env"].items())
       cmd += k + "=" + quote(v.get<std::string>()) + " ";
-  cmd += quote(sluice.string()) + " " + command + " "
-         + quote(spec.value("config", std::string{"pipeline.json"}));
-  if (command == "run")
+  // A command of several words ("dlq replay") passes each as an argument.
+  cmd += quote(sluice.string());
+  {
+    std::stringstream words{command};
+    for (std::string w; words >> w;)
+      cmd += " " + quote(w);
+  }
+  cmd += " " + quote(spec.value("config", std::string{"pipeline.json"}));
+  if (command == "run" || command == "dlq replay")
     cmd += " --summary-json summary.json --no-progress";
   for (auto& a : spec.value("args", json::array()))
     cmd += " " + quote(a.get<std::string>());

@@ -71,14 +71,14 @@ inline caf::behavior corked_sink(caf::event_based_actor* self, bool corked) {
     [=](batch_msg& b) {
       auto& o = st->outstanding[b.edge];
       ++o.first;
-      o.second += b.records.size();
+      o.second += b.records->size();
       st->view.max_unacked = std::max(st->view.max_unacked, o.first);
       st->view.max_unacked_records = std::max(st->view.max_unacked_records, o.second);
       ++st->view.batches;
-      st->view.records += b.records.size();
+      st->view.records += b.records->size();
       st->unacked.push_back({caf::actor_cast<caf::actor>(self->current_sender()), b.edge, b.seq,
-                             b.records.size()});
-      for (auto& r : b.records)
+                             b.records->size()});
+      for (auto& r : *b.records)
         st->view.kept.push_back(std::move(r));
       if (!st->corked)
         ack(st->unacked.size());

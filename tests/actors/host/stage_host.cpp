@@ -13,6 +13,8 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "config/loader.hpp"
 #include "messages.hpp"
@@ -35,11 +37,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "no stage '%s'\n", argv[2]);
     return 1;
   }
+  // stdout carries only the port (the test closes it after reading); logs
+  // (e.g. a stage restart) go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("stage_host"));
   caf::actor_system_config cfg;
   register_message_types(cfg);
   cfg.load<caf::io::middleman>();
   cfg.set("scheduler.max-threads", 2);
   caf::actor_system sys{cfg};
+  // The replica's keeper: it restarts the stage's worker here, in this
+  // process, when it crashes.
   auto stage = sys.spawn(stage_actor, plan, spec->index, uint32_t{0});
   auto port = sys.middleman().publish(stage, 0, "127.0.0.1", true);
   if (!port) {

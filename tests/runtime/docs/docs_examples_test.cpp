@@ -90,7 +90,7 @@ json wrap(const json& stage) {
 
 TEST_CASE("every stage and pipeline example in docs/ is accepted by the validator", "[docs]") {
   size_t checked = 0;
-  for (auto doc : {"docs/stages.md", "docs/config.md"}) {
+  for (auto doc : {"docs/stages.md", "docs/config.md", "docs/fault-tolerance.md"}) {
     auto blocks = json_blocks(repo_root() / doc);
     REQUIRE(!blocks.empty());
     for (auto& text : blocks) {
@@ -106,7 +106,7 @@ TEST_CASE("every stage and pipeline example in docs/ is accepted by the validato
       fs::path dir = tmpl;
       auto p = pipeline ? j : wrap(j);
       for (auto& st : p["stages"])
-        if (st.value("type", std::string{}) == "source.file")
+        if (st.value("type", std::string{}) == "source.file" || st.value("type", std::string{}) == "source.dlq")
           make_inputs(dir, st);
       diagnostics diags;
       auto plan = load_pipeline_text(p.dump(), std::string{doc} + " example", dir.string(), {}, diags);

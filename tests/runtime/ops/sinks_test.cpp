@@ -92,7 +92,8 @@ TEST_CASE("sink.file writes JSON lines to a temporary file and renames it on com
   CHECK_FALSE(dir.exists("out/" + temp_name("result.jsonl")));
 }
 
-TEST_CASE("a failed run leaves no sink.file output", "[ops][sink]") {
+TEST_CASE("a failed run keeps what sink.file received aside, never under its name",
+          "[ops][sink]") {
   test::temp_dir dir;
   dir.write("result.jsonl", "from before\n");
   auto op = build(describe_sink_file(), spec_of("sink.file", {{"path", "result.jsonl"}},
@@ -101,9 +102,22 @@ TEST_CASE("a failed run leaves no sink.file output", "[ops][sink]") {
   recording_emitter out;
   op->process(make_record({{"a", 1}}), out);
   op->end_batch(out);
-  op->abort();
-  CHECK(dir.listing() == "result.jsonl");
+  op->process(make_record({{"a", 2}}), out); // received, still in the sink's buffer
+  auto note = op->abort();
+  CHECK(dir.listing() == "result.jsonl result.jsonl.partial");
   CHECK(dir.read("result.jsonl") == "from before\n");
+  CHECK(dir.read("result.jsonl.partial") == "{\"a\":1}\n{\"a\":2}\n");
+  CHECK(note.find("result.jsonl.partial") != std::string::npos);
+}
+
+TEST_CASE("a failed run before sink.file received anything leaves no file", "[ops][sink]") {
+  test::temp_dir dir;
+  auto op = build(describe_sink_file(), spec_of("sink.file", {{"path", "result.jsonl"}},
+                                                dir.path()));
+  REQUIRE(op);
+  REQUIRE(op->start());
+  CHECK(op->abort().empty());
+  CHECK(dir.listing().empty());
 }
 
 TEST_CASE("an empty input still gives an empty sink.file output", "[ops][sink]") {
