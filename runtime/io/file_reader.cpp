@@ -204,6 +204,10 @@ result<source_reader::state> file_reader::read(std::vector<record>& out, size_t 
                                                int64_t max_wait_us) {
   assert(opened_);
   auto deadline = clock::now() + std::chrono::microseconds(std::max<int64_t>(max_wait_us, 0));
+  // One allocation for the batch rather than a doubling (and a move of
+  // every record so far) at each power of two; capped so that a huge
+  // batch_size does not reserve more than a few hundred KB up front.
+  out.reserve(out.size() + std::min<size_t>(max, 4096));
   size_t produced = 0;
   while (produced < max) {
     if (!file_open_) {

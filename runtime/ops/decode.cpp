@@ -1,5 +1,7 @@
 #include "ops/decode.hpp"
 
+#include <charconv>
+
 namespace sluice {
 
 namespace {
@@ -47,7 +49,13 @@ std::string decode_op::where(const record& rec) const {
 std::string decode_op::origin_id(const record& rec) const {
   auto& o = rec.trail().origin;
   auto& prefix = o.file < id_prefixes_.size() ? id_prefixes_[o.file] : id_prefixes_[0];
-  return prefix + std::to_string(o.line);
+  // Runs once per record: one string, written once (no temporaries).
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof digits, o.line).ptr;
+  std::string id;
+  id.reserve(prefix.size() + static_cast<size_t>(end - digits));
+  id.append(prefix).append(digits, end);
+  return id;
 }
 
 void decode_op::process(record&& rec, emitter& out) {
