@@ -710,6 +710,16 @@ caf::behavior stage_actor(caf::event_based_actor* self,
                                               c.last_crash});
     self->send(*worker_handle, restart_atom::value);
   });
+  // A request from the coordinator that the worker answers; the reply (or
+  // the error, if the worker dies meanwhile) goes back to the requester.
+  auto ask_worker = [=](auto atom, auto reply_type_tag) {
+    using reply_type = decltype(reply_type_tag);
+    auto rp = self->make_response_promise();
+    self->request(*worker_handle, ask_timeout, atom)
+      .then([=](reply_type& reply) mutable { rp.deliver(std::move(reply)); },
+            [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+    return rp;
+  };
   auto forward = [=](auto&& msg) {
     if (*worker_handle)
       self->send(*worker_handle, std::forward<decltype(msg)>(msg));
@@ -742,14 +752,10 @@ caf::behavior stage_actor(caf::event_based_actor* self,
     [=](resend_msg& r) { forward(r); },
     [=](stage_done& d) { self->send(cell->coordinator, std::move(d)); },
     [=](stats_atom) {
-      auto rp = self->make_response_promise();
-      if (*worker_handle) {
-        self->request(*worker_handle, ask_timeout, stats_atom::value)
-          .then([=](stage_stats& s) mutable { rp.deliver(std::move(s)); },
-                [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
-        return rp;
-      }
+      if (*worker_handle)
+        return ask_worker(stats_atom::value, stage_stats{});
       // No worker (it died past the restart intensity): the cell is ours.
+      auto rp = self->make_response_promise();
       auto& c = *cell;
       auto s = c.stats;
       s.out = c.out.records_out();
@@ -762,24 +768,16 @@ caf::behavior stage_actor(caf::event_based_actor* self,
       return rp;
     },
     [=](commit_atom) {
+      if (*worker_handle)
+        return ask_worker(commit_atom::value, std::string{});
       auto rp = self->make_response_promise();
-      if (*worker_handle) {
-        self->request(*worker_handle, ask_timeout, commit_atom::value)
-          .then([=](std::string& text) mutable { rp.deliver(std::move(text)); },
-                [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
-        return rp;
-      }
       rp.deliver("stage '" + cell->spec.id + "' has no running actor to commit");
       return rp;
     },
     [=](abort_atom) {
+      if (*worker_handle)
+        return ask_worker(abort_atom::value, std::string{});
       auto rp = self->make_response_promise();
-      if (*worker_handle) {
-        self->request(*worker_handle, ask_timeout, abort_atom::value)
-          .then([=](std::string& text) mutable { rp.deliver(std::move(text)); },
-                [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
-        return rp;
-      }
       auto& c = *cell;
       std::string note;
       if (!c.ended && c.op) {

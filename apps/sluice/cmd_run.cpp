@@ -24,6 +24,42 @@ namespace sluice::cli {
 
 namespace {
 
+/// What the run holds that is not accounted for yet, asked of the
+/// coordinator with a short timeout (a forced stop must not hang).
+std::string in_flight_text(caf::actor_system& sys, const caf::actor& coord) {
+  std::string text;
+  caf::scoped_actor self{sys};
+  self->request(coord, std::chrono::seconds(1), inflight_atom::value)
+    .receive([&](std::string& s) { text = std::move(s); }, [](caf::error&) {});
+  if (text.empty())
+    return "the run did not answer; what was in flight is unknown";
+  auto summary = json::parse(text, nullptr, false);
+  if (summary.is_discarded())
+    return "what was in flight is unknown";
+  auto& t = summary["totals"];
+  uint64_t read = t.value("read", uint64_t{0});
+  uint64_t done = 0;
+  for (auto key : {"written", "filtered", "dropped", "dead_lettered", "folded", "failed"})
+    done += t.value(key, uint64_t{0});
+  std::string out = std::to_string(read) + " records read, " + std::to_string(done)
+                    + " accounted for, " + std::to_string(read > done ? read - done : 0)
+                    + " in flight";
+  std::string where;
+  for (auto& row : summary["stages"]) {
+    uint64_t in = row.value("in", uint64_t{0});
+    uint64_t left = in;
+    for (auto key : {"passed", "filtered", "folded", "written", "dropped", "dead_lettered",
+                     "failed"})
+      left -= std::min(left, row.value(key, uint64_t{0}));
+    if (left > 0)
+      where += (where.empty() ? "" : ", ") + row.value("id", std::string{}) + " "
+               + std::to_string(left);
+  }
+  if (!where.empty())
+    out += " (inside stages: " + where + "; the rest between stages)";
+  return out;
+}
+
 /// Waits for SIGINT/SIGTERM on its own thread (they are blocked everywhere
 /// else): the first asks the coordinator to stop gracefully, a second one
 /// forces the process out with exit code 130.
@@ -47,13 +83,14 @@ public:
                        sig == SIGINT ? "interrupt" : "terminate");
           caf::anon_send(coord, halt_atom::value);
         } else {
-          std::fprintf(stderr, "\nsluice: forced stop: records in flight were not written; "
-                               "bounded outputs keep their previous content\n");
+          std::fprintf(stderr, "\nsluice: forced stop: %s\n"
+                               "sluice: those records were not written; bounded outputs keep "
+                               "their previous content\n",
+                       in_flight_text(sys, coord).c_str());
           std::fflush(stderr);
           _exit(130);
         }
       }
-      (void) sys;
     });
   }
 

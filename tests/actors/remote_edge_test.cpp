@@ -111,6 +111,28 @@ json run(test::actor_fixture& f, std::shared_ptr<const pipeline_plan> plan, plac
   return json::parse(text);
 }
 
+/// Runs `config` with the stage 'shape' placed in `host`'s process; returns
+/// the summary.
+json run_with_remote_shape(caf::actor_system_config& cfg, const fs::path& config,
+                           const host_process& host) {
+  diagnostics diags;
+  std::shared_ptr<const pipeline_plan> plan = load_pipeline(config.string(), {}, diags);
+  REQUIRE(plan);
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  auto remote = sys.middleman().remote_actor("127.0.0.1", host.port);
+  REQUIRE(remote);
+  auto shape = plan->config.find("shape")->index;
+  run_options opts;
+  opts.placement = [&](stage_index s, uint32_t) { return s == shape ? *remote : caf::actor{}; };
+  auto coord = sys.spawn(coordinator, plan, opts);
+  std::string text;
+  self->request(coord, std::chrono::seconds(60), run_atom::value)
+    .receive([&](std::string& s) { text = std::move(s); },
+             [&](caf::error& e) { FAIL(sys.render(e)); });
+  return json::parse(text);
+}
+
 } // namespace
 
 SCENARIO("a stage in another process passes records through unchanged", "[remote][actors]") {
@@ -143,24 +165,7 @@ SCENARIO("a stage in another process passes records through unchanged", "[remote
       setenv("OUT", (dir / "remote.jsonl").c_str(), 1);
       host_process host{config.string(), "shape"};
       REQUIRE(host.port != 0);
-      diagnostics diags;
-      std::shared_ptr<const pipeline_plan> plan = load_pipeline(config.string(), {}, diags);
-      REQUIRE(plan);
-      caf::actor_system sys{cfg};
-      caf::scoped_actor self{sys};
-      auto remote = sys.middleman().remote_actor("127.0.0.1", host.port);
-      REQUIRE(remote);
-      auto shape = plan->config.find("shape")->index;
-      run_options opts;
-      opts.placement = [&](stage_index s, uint32_t) {
-        return s == shape ? *remote : caf::actor{};
-      };
-      auto coord = sys.spawn(coordinator, plan, opts);
-      std::string text;
-      self->request(coord, std::chrono::seconds(60), run_atom::value)
-        .receive([&](std::string& s) { text = std::move(s); },
-                 [&](caf::error& e) { FAIL(sys.render(e)); });
-      remote_summary = json::parse(text);
+      remote_summary = run_with_remote_shape(cfg, config, host);
       remote_out = slurp(dir / "remote.jsonl");
       THEN("the host process ends when the run is over") {
         CHECK(host.wait_exit() == 0);
@@ -215,24 +220,7 @@ SCENARIO("a stage in another process that crashes loses and doubles nothing",
     {
       host_process host{chaos_config.string(), "shape"};
       REQUIRE(host.port != 0);
-      diagnostics diags;
-      std::shared_ptr<const pipeline_plan> plan = load_pipeline(chaos_config.string(), {}, diags);
-      REQUIRE(plan);
-      caf::actor_system sys{cfg};
-      caf::scoped_actor self{sys};
-      auto remote = sys.middleman().remote_actor("127.0.0.1", host.port);
-      REQUIRE(remote);
-      auto shape = plan->config.find("shape")->index;
-      run_options opts;
-      opts.placement = [&](stage_index s, uint32_t) {
-        return s == shape ? *remote : caf::actor{};
-      };
-      auto coord = sys.spawn(coordinator, plan, opts);
-      std::string text;
-      self->request(coord, std::chrono::seconds(60), run_atom::value)
-        .receive([&](std::string& s) { text = std::move(s); },
-                 [&](caf::error& e) { FAIL(sys.render(e)); });
-      summary = json::parse(text);
+      summary = run_with_remote_shape(cfg, chaos_config, host);
     }
     THEN("the remote stage restarted, and the output equals the clean run's") {
       INFO(summary.dump(2));

@@ -68,3 +68,38 @@ SCENARIO("Ctrl-C stops a streaming run cleanly", "[e2e][signals]") {
     fs::remove_all(dir);
   }
 }
+
+SCENARIO("a second Ctrl-C forces the stop and says what was in flight", "[e2e][signals]") {
+  GIVEN("an endless generator feeding a slow sink") {
+    auto dir = temp_dir("signal-twice");
+    // 300 ms per batch at the sink: the drain after the first SIGINT is slow.
+    std::ofstream{dir / "slow.json"} << R"({
+      "name": "slow",
+      "defaults": {"batch_size": 100, "linger_ms": 20, "window": 4},
+      "stages": [
+        {"id": "gen", "type": "source.generate", "params": {"rate": 5000}},
+        {"id": "out", "type": "sink.file", "inputs": ["gen"], "chaos": {"latency_ms": 300},
+         "params": {"path": "out/all.jsonl"}}
+      ]})";
+    sluice_process run{dir, "slow.json"};
+    WHEN("SIGINT arrives twice while batches wait at the sink") {
+      REQUIRE(eventually([&] { return lines_in(dir / "out/all.jsonl") >= 100; },
+                         std::chrono::seconds(20)));
+      kill(run.pid, SIGINT);
+      REQUIRE(eventually([&] { return slurp(dir / "stderr.txt").find("stopping") != std::string::npos; },
+                         std::chrono::seconds(5)));
+      kill(run.pid, SIGINT);
+      THEN("it exits 130 and reports the records read, accounted for and in flight") {
+        REQUIRE(run.wait_exit(std::chrono::seconds(10)) == 130);
+        auto err = slurp(dir / "stderr.txt");
+        INFO(err);
+        CHECK(err.find("forced stop: ") != std::string::npos);
+        CHECK(err.find(" records read, ") != std::string::npos);
+        CHECK(err.find(" in flight") != std::string::npos);
+        CHECK(err.find("were not written") != std::string::npos);
+        CHECK_FALSE(fs::exists(dir / "summary.json"));
+      }
+    }
+    fs::remove_all(dir);
+  }
+}
