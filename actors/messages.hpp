@@ -99,11 +99,15 @@ struct eos_msg {
   uint64_t last_seq = 0;
 };
 
-/// Upstream: "send me again every batch of `edge` I have not acknowledged,
-/// and the end of stream if you sent it". A restarted replica asks this of
-/// every upstream, since its dead actor's mailbox is gone.
+/// Upstream: "from now on send `edge` to `reply_to`, and send me again
+/// every batch of it I have not acknowledged, and the end of stream if you
+/// sent it". Every new worker asks this of every upstream (through the
+/// upstream's keeper, its stable address): the first one to route batches
+/// to itself directly instead of through its keeper, a restarted one also
+/// because its dead actor's mailbox is gone.
 struct resend_msg {
   edge_id edge = 0;
+  caf::actor reply_to;
 };
 
 template <class Inspector>
@@ -140,7 +144,7 @@ typename Inspector::result_type inspect(Inspector& f, eos_msg& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, resend_msg& x) {
-  return f(caf::meta::type_name("resend_msg"), x.edge);
+  return f(caf::meta::type_name("resend_msg"), x.edge, x.reply_to);
 }
 
 // -- wiring (coordinator -> stage actors and drivers) --------------------------

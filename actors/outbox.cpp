@@ -176,10 +176,12 @@ bool outbox::on_ack(caf::event_based_actor* self, edge_id edge, uint64_t seq) {
   return false;
 }
 
-bool outbox::resend(caf::event_based_actor* self, edge_id edge) {
+bool outbox::resend(caf::event_based_actor* self, edge_id edge, const caf::actor& to) {
   for (auto& e : edges_) {
     if (e.desc.edge != edge)
       continue;
+    if (to)
+      e.desc.target = to;
     for (auto& [seq, payload] : e.unacked)
       self->send(e.desc.target, batch_msg{e.desc.edge, seq, payload});
     if (e.eos_sent)

@@ -53,8 +53,9 @@ public:
   bool on_ack(caf::event_based_actor* self, edge_id edge, uint64_t seq);
 
   /// Sends every unacknowledged batch of `edge` again, in seq order, and its
-  /// end of stream if that was sent. Returns whether the edge is ours.
-  bool resend(caf::event_based_actor* self, edge_id edge);
+  /// end of stream if that was sent; to `to` from now on if it is set (the
+  /// receiver's current worker). Returns whether the edge is ours.
+  bool resend(caf::event_based_actor* self, edge_id edge, const caf::actor& to = {});
 
   /// resend() on every edge: a restarted sender's first act, since acks sent
   /// to its dead actor were lost (receivers ack duplicates again).

@@ -151,9 +151,10 @@ caf::behavior source_driver(caf::event_based_actor* self,
       st->schedule();
     },
     [=](const resend_msg& r) {
-      // A restarted decode replica lost its mailbox: what it has not
-      // acknowledged goes again (it discards what it already holds).
-      st->out.resend(self, r.edge);
+      // A decode replica's new worker: batches go to it directly from now
+      // on, and what it has not acknowledged goes again (a restarted one
+      // lost its mailbox; it discards what it already holds).
+      st->out.resend(self, r.edge, r.reply_to);
     },
     [=](halt_atom) {
       // Ctrl-C: read no more; what was read drains through the pipeline.

@@ -35,7 +35,8 @@ constexpr auto ask_timeout = std::chrono::seconds(110); // under the coordinator
 /// exactly-once (a contiguous watermark plus the seqs done ahead of it, never
 /// "highest seq seen": resends arrive behind later seqs).
 struct input_edge {
-  caf::actor upstream;       ///< acks and resend requests go here
+  caf::actor keeper;         ///< the upstream's stable address (resend requests)
+  caf::actor upstream;       ///< acks go here: whoever sent the latest batch
   uint64_t done_upto = 0;    ///< every seq <= this is processed and acked
   std::set<uint64_t> done_ahead;
   std::set<uint64_t> held;   ///< received, not processed yet (pending or current)
@@ -138,9 +139,10 @@ struct worker final : emitter {
   bool linger_armed = false;
   int64_t resume_at_us = 0; ///< a resume timer is armed for this time (0: none)
   int64_t batch_time = 0;
+  const bool chaos_on;      ///< any injected fault configured (skips the clock read)
 
   worker(caf::event_based_actor* s, cell_ptr cp)
-    : self(s), cell(std::move(cp)), c(*cell), spec(c.spec) {}
+    : self(s), cell(std::move(cp)), c(*cell), spec(c.spec), chaos_on(spec.chaos.any()) {}
 
   // -- emitter --------------------------------------------------------------------
 
@@ -255,7 +257,7 @@ struct worker final : emitter {
   /// fails or crashes it before the operator sees it).
   void run_record(record&& rec) {
     accounted = false;
-    switch (c.chaos.on_record(now_us())) {
+    switch (chaos_on ? c.chaos.on_record(now_us()) : chaos_monkey::record_fate::none) {
       case chaos_monkey::record_fate::none:
         break;
       case chaos_monkey::record_fate::throw_exception:
@@ -511,6 +513,9 @@ struct worker final : emitter {
     if (i == c.inputs.end() || c.failed)
       return;
     auto& in = i->second;
+    // Ack whoever sent it: the upstream's worker directly, or its keeper.
+    if (auto sender = self->current_sender())
+      in.upstream = caf::actor_cast<caf::actor>(sender);
     if (in.done(b.seq)) {
       // A resend of a batch processed before: ack it again (the first ack
       // may have died with a restarted sender), never process it twice.
@@ -544,6 +549,14 @@ struct worker final : emitter {
     pump();
   }
 
+  /// Asks every upstream to send to this worker from now on, and to resend
+  /// what it has not acknowledged. Goes through the upstream's keeper (its
+  /// stable address), whoever the upstream's current worker is.
+  void introduce() {
+    for (auto& [id, in] : c.inputs)
+      self->send(in.keeper, resend_msg{id, caf::actor_cast<caf::actor>(self)});
+  }
+
   /// A new worker on a cell whose worker died: recover the record it died
   /// on, ask every upstream for what it has not acknowledged, resend what
   /// we sent and was not acknowledged, and go on.
@@ -557,8 +570,7 @@ struct worker final : emitter {
       return;
     }
     recover_current();
-    for (auto& [id, in] : c.inputs)
-      self->send(in.upstream, resend_msg{id});
+    introduce();
     c.out.resend_all(self);
     c.dlq.resend_all(self);
     arm_tick();
@@ -586,7 +598,9 @@ caf::behavior stage_worker(caf::event_based_actor* self, cell_ptr cell) {
   });
   return {
     [=](start_atom) {
-      // The first worker: the cell was just wired.
+      // The first worker: the cell was just wired. Introduce it upstream,
+      // so batches come here directly rather than through the keeper.
+      w->introduce();
       w->arm_tick();
     },
     [=](restart_atom) { w->restart(); },
@@ -598,8 +612,8 @@ caf::behavior stage_worker(caf::event_based_actor* self, cell_ptr cell) {
       w->pump();
     },
     [=](const resend_msg& r) {
-      if (!w->c.out.resend(self, r.edge))
-        w->c.dlq.resend(self, r.edge);
+      if (!w->c.out.resend(self, r.edge, r.reply_to))
+        w->c.dlq.resend(self, r.edge, r.reply_to);
     },
     [=](flush_atom) {
       w->linger_armed = false;
@@ -667,7 +681,6 @@ caf::behavior stage_actor(caf::event_based_actor* self,
   auto cell = std::make_shared<replica_cell>(std::move(plan), stage, replica);
   auto worker_handle = std::make_shared<caf::actor>();
   auto intensity = std::make_shared<restart_intensity>(cell->spec.supervision);
-  self->set_default_handler(caf::print_and_drop);
   auto spawn_worker = [=] {
     *worker_handle = self->spawn(stage_worker, cell);
     self->monitor(*worker_handle);
@@ -724,29 +737,42 @@ caf::behavior stage_actor(caf::event_based_actor* self,
     if (*worker_handle)
       self->send(*worker_handle, std::forward<decltype(msg)>(msg));
   };
-  return {
-    [=](wiring& w) -> std::string {
-      auto& c = *cell;
-      auto kind = c.plan->kinds[stage];
-      diagnostics diags{c.plan->config.file};
-      params_reader p{c.spec.params, c.spec.json_path + "/params", c.spec.type, diags,
-                      &c.spec.params_ordered};
-      c.op = kind->make_op(c.spec, p);
-      if (!c.op)
-        return "stage '" + c.spec.id + "' cannot start: " + diags.render();
-      if (auto started = c.op->start(); !started)
-        return "stage '" + c.spec.id + "' cannot start: " + started.err().message;
-      c.coordinator = w.coordinator;
-      c.keeper = self;
-      c.out.init(w.outputs, c.plan->config.stages, c.spec.flow.batch_size);
-      if (w.dlq.target)
-        c.dlq.init({w.dlq}, c.plan->config.stages, c.spec.flow.batch_size);
-      for (auto& in : w.inputs)
-        c.inputs[in.edge].upstream = in.upstream;
-      self->send(*worker_handle, start_atom::value);
-      return {};
+  // Applies the wiring to the cell; "" or why the replica cannot start.
+  auto apply_wiring = [=](wiring& w) -> std::string {
+    auto& c = *cell;
+    auto kind = c.plan->kinds[stage];
+    diagnostics diags{c.plan->config.file};
+    params_reader p{c.spec.params, c.spec.json_path + "/params", c.spec.type, diags,
+                    &c.spec.params_ordered};
+    c.op = kind->make_op(c.spec, p);
+    if (!c.op)
+      return "stage '" + c.spec.id + "' cannot start: " + diags.render();
+    if (auto started = c.op->start(); !started)
+      return "stage '" + c.spec.id + "' cannot start: " + started.err().message;
+    c.coordinator = w.coordinator;
+    c.keeper = self;
+    c.out.init(w.outputs, c.plan->config.stages, c.spec.flow.batch_size);
+    if (w.dlq.target)
+      c.dlq.init({w.dlq}, c.plan->config.stages, c.spec.flow.batch_size);
+    for (auto& in : w.inputs) {
+      c.inputs[in.edge].keeper = in.upstream;
+      c.inputs[in.edge].upstream = in.upstream;
+    }
+    self->send(*worker_handle, start_atom::value);
+    return {};
+  };
+  auto running = std::make_shared<caf::behavior>();
+  *running = caf::behavior{
+    [=](batch_msg& b) {
+      // As if the upstream had sent it: the worker acks whoever sent it.
+      auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+      if (!*worker_handle)
+        return;
+      if (sender)
+        caf::send_as(sender, *worker_handle, std::move(b));
+      else
+        self->send(*worker_handle, std::move(b));
     },
-    [=](batch_msg& b) { forward(std::move(b)); },
     [=](eos_msg& e) { forward(e); },
     [=](ack_msg& a) { forward(a); },
     [=](resend_msg& r) { forward(r); },
@@ -788,6 +814,17 @@ caf::behavior stage_actor(caf::event_based_actor* self,
       }
       rp.deliver(std::move(note));
       return rp;
+    },
+  };
+  // Until it is wired, the keeper holds every other message back (the cell is
+  // being set up, and the worker must not see it half done).
+  self->set_default_handler(caf::skip);
+  return {
+    [=](wiring& w) -> std::string {
+      auto text = apply_wiring(w);
+      self->set_default_handler(caf::print_and_drop);
+      self->become(*running);
+      return text;
     },
   };
 }
