@@ -251,6 +251,13 @@ int replay(int argc, char** argv) {
             << (req.only_class ? ", class " + *req.only_class : std::string{})
             << ") into stage '" << stage << "' of " << into
             << (left_out.empty() ? std::string{} : "; left out: " + left_out) << '\n';
+  if (!rc->appending.empty()) {
+    std::string names;
+    for (auto& id : rc->appending)
+      names += (names.empty() ? "'" : ", '") + id + "'";
+    std::cerr << "sluice dlq replay: sinks " << names
+              << " append to their files (set params.mode=overwrite to replace them)\n";
+  }
   return run_plan(std::move(plan), args);
 }
 

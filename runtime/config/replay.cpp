@@ -128,6 +128,17 @@ result<replay_config> make_replay_config(const ojson& pipeline, const replay_req
           ins.push_back(ref);
       st["inputs"] = std::move(ins);
     }
+    // A replay adds to what the first run wrote: a sink.file without an
+    // explicit mode appends instead of replacing the file with only the
+    // replayed records (`--set stages.ID.params.mode=overwrite` to replace).
+    if (st.value("type", std::string{}) == "sink.file") {
+      if (!st.contains("params") || !st["params"].is_object())
+        st["params"] = ojson::object();
+      if (!st["params"].contains("mode")) {
+        st["params"]["mode"] = "append";
+        rc.appending.push_back(id_of(st));
+      }
+    }
     out.push_back(std::move(st));
     rc.original_index.push_back(static_cast<int>(i));
   }

@@ -26,6 +26,8 @@ struct replay_config {
   /// Per stage of `config`: its index in the original `stages`; -1 for the
   /// added source. Maps diagnostics back to the file the user wrote.
   std::vector<int> original_index;
+  /// The sink.file stages switched to `"mode": "append"` (they had no mode).
+  std::vector<std::string> appending;
 };
 
 /// The replay surgery, on the config JSON (before `--set` and `${ENV}`):
@@ -36,7 +38,10 @@ struct replay_config {
 /// 3. every stage not reachable from the new source is removed (the original
 ///    sources and everything upstream of ID: nothing re-reads the original
 ///    input, which would duplicate records), and the remaining stages'
-///    `inputs` lose their references to removed stages (fan-in).
+///    `inputs` lose their references to removed stages (fan-in);
+/// 4. every remaining `sink.file` without a `mode` gets `"mode": "append"`, so
+///    the replayed records join the first run's output instead of replacing
+///    it (listed in `appending`).
 /// Everything else (top-level keys, stage keys, key order) stays as written.
 ///
 /// Errors: `invalid_config` when the config is not shaped like a pipeline

@@ -163,3 +163,23 @@ TEST_CASE("a replay config loads with the normal loader", "[config][replay]") {
   CHECK(plan->config.stages[0].type == "source.dlq");
   CHECK(plan->source_files[0] == std::vector<std::string>{"dead.jsonl"});
 }
+
+TEST_CASE("a replay appends to file sinks unless their mode is set", "[config][replay]") {
+  auto cfg = ojson::parse(R"({
+    "name": "files",
+    "stages": [
+      {"id": "read", "type": "source.file", "params": {"path": "in.jsonl"}},
+      {"id": "check", "type": "filter", "inputs": ["read"], "params": {"when": "true"}},
+      {"id": "a", "type": "sink.file", "inputs": ["check"], "params": {"path": "a.jsonl"}},
+      {"id": "b", "type": "sink.file", "inputs": ["check"],
+       "params": {"path": "b.jsonl", "mode": "overwrite"}},
+      {"id": "c", "type": "sink.null", "inputs": ["check"]}
+    ]})");
+  auto rc = make_replay_config(cfg, into("check"));
+  REQUIRE(rc);
+  auto& stages = rc->config["stages"];
+  CHECK(stages[2]["params"]["mode"] == "append");
+  CHECK(stages[3]["params"]["mode"] == "overwrite");
+  CHECK_FALSE(stages[4].contains("params"));
+  CHECK(rc->appending == strings{"a"});
+}
