@@ -269,3 +269,62 @@ SCENARIO("the example in docs/fault-tolerance.md runs and loses nothing", "[e2e]
   CHECK_FALSE(fs::exists(dir / "out/dead.jsonl.partial"));
   fs::remove_all(dir);
 }
+
+SCENARIO("an outage opens the circuit breaker, input waits, and nothing is dropped",
+         "[e2e][fault]") {
+  GIVEN("a sink that fails every record for 400 ms, with retries and a breaker") {
+    auto clean = run_to_end("breaker-clean", job(5000, "", ""), 0);
+    auto dir = run_to_end(
+      "breaker",
+      job(5000, "",
+          R"(, "chaos": {"transient_for_ms": 400},
+               "retry": {"max_attempts": 1000, "initial_backoff_ms": 5, "max_backoff_ms": 50},
+               "circuit_breaker": {"failures": 20, "cooldown_ms": 100})"),
+      0);
+    THEN("the breaker opened, every record was written once, none dropped or dead-lettered") {
+      auto summary = json::parse(slurp(dir / "summary.json"));
+      CHECK(summary["status"] == "ok");
+      CHECK(summary["conservation"]["ok"] == true);
+      auto out = stage_row(summary, "out");
+      CHECK(out["breaker_opened"].get<uint64_t>() >= 1);
+      CHECK(out["retries"].get<uint64_t>() > 0);
+      CHECK(out["dropped"] == 0);
+      CHECK(out["dead_lettered"] == 0);
+      CHECK(sorted_lines(dir / "out/big.jsonl") == sorted_lines(clean / "out/big.jsonl"));
+      // The outage held the run up: it took at least as long as the outage.
+      CHECK(summary["elapsed_ms"].get<int64_t>() >= 400);
+    }
+    fs::remove_all(clean);
+    fs::remove_all(dir);
+  }
+}
+
+SCENARIO("a transient failure that outlasts its attempts is dead-lettered with them",
+         "[e2e][fault]") {
+  GIVEN("a map that fails every record transiently, 3 attempts, on_error dlq") {
+    auto dir = run_to_end(
+      "retry-exhausted",
+      R"({"name": "r", "defaults": {"batch_size": 50, "window": 4}, "dlq": {"path": "dead.jsonl"},
+          "stages": [
+            {"id": "gen", "type": "source.generate", "params": {"count": 200}},
+            {"id": "m", "type": "chaos", "inputs": ["gen"], "on_error": "dlq",
+             "params": {"fail_records": 1.0},
+             "retry": {"max_attempts": 3, "initial_backoff_ms": 1, "max_backoff_ms": 2}},
+            {"id": "out", "type": "sink.null", "inputs": ["m"]}]})",
+      0);
+    THEN("every record is a dead letter of class transient after exactly 3 attempts") {
+      auto dead = sorted_lines(dir / "dead.jsonl");
+      CHECK(dead.size() == 200);
+      for (auto& line : dead) {
+        auto d = json::parse(line);
+        CHECK(d["error"]["class"] == "transient");
+        CHECK(d["attempts"] == 3);
+        CHECK(d["first_failure"].get<std::string>() <= d["last_failure"].get<std::string>());
+      }
+      auto summary = json::parse(slurp(dir / "summary.json"));
+      CHECK(stage_row(summary, "m")["retries"] == 400);
+      CHECK(summary["conservation"]["ok"] == true);
+    }
+    fs::remove_all(dir);
+  }
+}
