@@ -283,6 +283,10 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;   ///< ask for stage_
 using progress_atom = caf::atom_constant<caf::atom("progress")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;   ///< stages: a retry is due
 using resume_atom = caf::atom_constant<caf::atom("resume")>; ///< stages: latency/breaker wait over
+/// The metrics collector: reply with the latest metrics_snapshot as JSON
+/// text (runtime/metrics/snapshot.hpp, to_json). `sluice top` and the HTTP
+/// endpoint ask this; the collector is published on the console port.
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
 
 /// Adds every type above to `cfg`. Call on every node before the system starts.
 void register_message_types(caf::actor_system_config& cfg);
