@@ -33,6 +33,9 @@ int graph(const config_args& args, const std::string& format);
 int kinds();
 /// `sluice dlq inspect|replay ...`; argv[0] is "dlq" (cmd_dlq.cpp).
 int dlq(int argc, char** argv);
+/// `sluice top [ADDRESS] [--interval MS] [--once] [--json]`; argv[0] is
+/// "top" (cmd_top.cpp, apps/sluice/top/).
+int top(int argc, char** argv);
 
 /// Sets up spdlog: level (trace, debug, info, warn, error, off) and format
 /// (text or json: one JSON object per line). Returns an error text or "".

@@ -21,6 +21,8 @@ commands:
   dlq inspect FILE  summarise a dead-letter file (counts by stage and error)
   dlq replay FILE --into CONFIG --stage ID
                     feed dead letters back into a pipeline at a stage, then run it
+  top [ADDRESS]     the live console of a running pipeline (default 127.0.0.1:7464);
+                    --once prints one snapshot (--json as JSON), --interval MS
 
 options for run, validate and graph:
   --set PATH=VALUE  override a config value, e.g. --set stages.big.params.when=".amount > 10"
@@ -50,6 +52,8 @@ int main(int argc, char** argv) {
     return sluice::cli::kinds();
   if (command == "dlq")
     return sluice::cli::dlq(argc - 1, argv + 1);
+  if (command == "top")
+    return sluice::cli::top(argc - 1, argv + 1);
   if (command != "run" && command != "validate" && command != "graph") {
     std::cerr << "sluice: unknown command '" << command << "'\n\n" << usage;
     return 2;
