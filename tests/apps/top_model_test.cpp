@@ -354,7 +354,7 @@ TEST_CASE("backpressured and failing stages are highlighted", "[top]") {
   CHECK(std::any_of(lines.begin(), lines.end(), [](auto& l) { return l.st == style::done; }));
 }
 
-TEST_CASE("the DAG view sums replica edges per stage pair", "[top]") {
+TEST_CASE("the DAG view sums replica edges per stage pair in pipeline order", "[top]") {
   auto s = sample();
   auto edge = [](std::string from, uint32_t fr, std::string to, uint32_t tr, uint64_t n,
                  double rate, uint32_t flight, uint32_t window, std::string port = "") {
@@ -376,6 +376,7 @@ TEST_CASE("the DAG view sums replica edges per stage pair", "[top]") {
              edge("big", 1, "per_category", 0, 30000, 490, 4, 4),
              edge("big", 1, "dlq", 0, 7, 0.5, 0, 0, "error"),
              edge("per_category", 0, "show", 0, 40, 2, 0, 4)};
+  std::reverse(s.edges.begin(), s.edges.end()); // the view lists them in pipeline order
   console c{"127.0.0.1:7464", true};
   c.update(s, 1);
   c.press('d');

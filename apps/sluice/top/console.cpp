@@ -235,15 +235,30 @@ std::vector<frame_line> console::dag_lines(int width) const {
   };
   std::vector<item> items;
   int label_w = 4;
-  if (snap_)
-    for (auto& e : stage_edges(snap_->edges)) {
-      if (!opts_.filter.empty() && e.from.find(opts_.filter) == std::string::npos
-          && e.to.find(opts_.filter) == std::string::npos)
-        continue;
-      auto label = e.from + (e.port.empty() ? "" : "." + e.port) + arrow + e.to;
-      label_w = std::max(label_w, display_width(label));
-      items.push_back({std::move(label), e});
-    }
+  std::vector<edge_view> edges;
+  if (snap_) {
+    // Pipeline order: by the sending stage, then the receiving one (dlq last).
+    std::map<std::string, size_t> rank;
+    for (size_t i = 0; i < snap_->stages.size(); ++i)
+      rank.emplace(snap_->stages[i].id, i);
+    auto rank_of = [&](const std::string& id) {
+      auto it = rank.find(id);
+      return it == rank.end() ? rank.size() : it->second;
+    };
+    edges = stage_edges(snap_->edges);
+    std::stable_sort(edges.begin(), edges.end(), [&](const edge_view& a, const edge_view& b) {
+      return std::make_pair(rank_of(a.from), rank_of(a.to))
+             < std::make_pair(rank_of(b.from), rank_of(b.to));
+    });
+  }
+  for (auto& e : edges) {
+    if (!opts_.filter.empty() && e.from.find(opts_.filter) == std::string::npos
+        && e.to.find(opts_.filter) == std::string::npos)
+      continue;
+    auto label = e.from + (e.port.empty() ? "" : "." + e.port) + arrow + e.to;
+    label_w = std::max(label_w, display_width(label));
+    items.push_back({std::move(label), e});
+  }
   label_w = std::max(4, std::min(label_w, width - 21));
   auto line = [&](const std::string& label, const std::string& rate, const std::string& total,
                   const std::string& flight) {
@@ -397,6 +412,8 @@ std::vector<std::string> console::plain_text(int width) const {
   out.push_back("");
   for (auto& d : dag_lines(width))
     out.push_back(d.text);
+  for (auto& line : out) // a file or a pipe gets no padding
+    line.erase(line.find_last_not_of(' ') + 1);
   return out;
 }
 

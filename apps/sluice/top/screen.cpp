@@ -167,7 +167,7 @@ int run_screen(console& model, snapshot_feed& feed) {
     if (was_paused && !model.paused())
       feed.poll_now();
   }
-  return 0;
+  return stop_signal != 0 ? 128 + stop_signal : 0;
 }
 
 } // namespace sluice::top

@@ -10,7 +10,8 @@ class snapshot_feed;
 
 /// Runs the interactive console on the terminal until the user presses q,
 /// or SIGINT, SIGTERM or SIGHUP arrives. The terminal is restored (endwin)
-/// on every way out, exceptions included. Returns the exit code (0).
+/// on every way out, exceptions included. Returns the exit code: 0 after q,
+/// 128 + the signal after a signal (130 for Ctrl-C).
 int run_screen(console& model, snapshot_feed& feed);
 
 } // namespace sluice::top
