@@ -67,10 +67,15 @@ void console::update(metrics_snapshot s, int64_t now_us) {
   link_note_.clear();
   if (paused_)
     return;
-  errors_before_.clear();
-  if (snap_)
-    for (auto& v : snap_->stages)
-      errors_before_[v.id] = v.totals.errors;
+  // "Errors rising" compares with the previous picture the run took, not the
+  // previous answer: polling faster than the run samples repeats a picture.
+  bool same_picture = snap_ && s.sequence != 0 && s.sequence == snap_->sequence;
+  if (!same_picture) {
+    errors_before_.clear();
+    if (snap_)
+      for (auto& v : snap_->stages)
+        errors_before_[v.id] = v.totals.errors;
+  }
   snap_ = std::move(s);
   last_update_us_ = now_us;
 }
