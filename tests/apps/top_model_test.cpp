@@ -70,6 +70,7 @@ metrics_snapshot sample() {
   c.totals.dead_lettered = 1;
   c.in_flight = 3;
   auto d = stage("show", "sink", 2, 0, 40, 0);
+  d.totals.written = 30;
   d.totals.restarts = 4;
   d.utilization = 0.90;
   d.latency = {0.1, 0.2, 0.3, 10};
@@ -115,6 +116,9 @@ TEST_CASE("each column sorts largest or worst first and reverses", "[top]") {
   CHECK(sorted_by(column::out_rate, true) == ids{"show", "per_category", "big", "orders"});
   CHECK(sorted_by(column::in_total, false) == ids{"big", "per_category", "show", "orders"});
   CHECK(sorted_by(column::out_total, false) == ids{"orders", "big", "per_category", "show"});
+  CHECK(sorted_by(column::out_total, true) == ids{"show", "per_category", "big", "orders"});
+  auto rows = table_rows(sample(), {});
+  CHECK(rows[3].cells[static_cast<size_t>(column::out_total)] == "30"); // a sink's writes
   CHECK(sorted_by(column::errors, false).front() == "big");
   CHECK(sorted_by(column::dlq, false) == ids{"big", "per_category", "orders", "show"});
   CHECK(sorted_by(column::dlq, true) == ids{"orders", "show", "per_category", "big"});

@@ -56,6 +56,9 @@ int state_rank(const std::string& state) {
   return 0; // done, unknown
 }
 
+/// Records out, sinks' writes included, as the run counts out/s.
+uint64_t records_out(const stage_counters& c) { return c.records_out + c.written; }
+
 bool window_full(uint32_t in_flight, uint32_t window) { return window > 0 && in_flight >= window; }
 
 template <class View>
@@ -65,7 +68,7 @@ void fill_common(std::array<std::string, column_count>& c, const View& v) {
   at(column::in_rate) = format_rate(v.in_per_s);
   at(column::out_rate) = format_rate(v.out_per_s);
   at(column::in_total) = format_count(static_cast<double>(v.totals.records_in));
-  at(column::out_total) = format_count(static_cast<double>(v.totals.records_out));
+  at(column::out_total) = format_count(static_cast<double>(records_out(v.totals)));
   at(column::errors) = format_count(static_cast<double>(v.totals.errors));
   at(column::dlq) = format_count(static_cast<double>(v.totals.dead_lettered));
   at(column::restarts) = format_count(static_cast<double>(v.totals.restarts));
@@ -82,7 +85,7 @@ double sort_value(const stage_view& v, column c) {
     case column::in_rate: return v.in_per_s;
     case column::out_rate: return v.out_per_s;
     case column::in_total: return static_cast<double>(v.totals.records_in);
-    case column::out_total: return static_cast<double>(v.totals.records_out);
+    case column::out_total: return static_cast<double>(records_out(v.totals));
     case column::errors: return static_cast<double>(v.totals.errors);
     case column::dlq: return static_cast<double>(v.totals.dead_lettered);
     case column::restarts: return static_cast<double>(v.totals.restarts);

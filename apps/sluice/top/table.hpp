@@ -23,7 +23,7 @@ enum class column : uint8_t {
   in_rate,   ///< records in per second, last interval
   out_rate,  ///< records out per second, last interval
   in_total,  ///< records in since the start
-  out_total, ///< records out since the start
+  out_total, ///< records out since the start; a sink's writes count (as in out/s)
   errors,    ///< failed attempts (each retry counts)
   dlq,       ///< records dead-lettered
   restarts,  ///< replica restarts
