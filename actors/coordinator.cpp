@@ -51,6 +51,8 @@ struct coord_state {
   bool stopping = false;                     ///< halted by a signal
   bool ending = false;                       ///< committing or aborting
   int64_t started_us = 0;
+  std::map<stage_index, size_t> unready;     ///< per stage: members not wired yet
+  std::map<stage_index, size_t> unfinished;  ///< per stage: members not done yet
 };
 
 std::string member_name(const pipeline_plan& plan, const member& m) {
@@ -64,6 +66,9 @@ std::string member_name(const pipeline_plan& plan, const member& m) {
   return "stage '" + id + "'";
 }
 
+/// The key a member counts under for stage_started/stage_finished events.
+stage_index event_key(const member& m) { return m.dlq ? dlq_stage : m.stage; }
+
 } // namespace
 
 caf::behavior coordinator(caf::event_based_actor* self,
@@ -72,6 +77,27 @@ caf::behavior coordinator(caf::event_based_actor* self,
   st->plan = std::move(plan);
   st->opts = std::move(opts);
   self->set_default_handler(caf::print_and_drop);
+
+  // -- run events (docs/observability.md) -------------------------------------------
+
+  auto stage_label = [=](stage_index s) {
+    return s == dlq_stage ? std::string{"dlq"} : st->plan->config.stages[s].id;
+  };
+  auto event = [=](std::string kind, std::string stage, std::string message,
+                   std::string status = {}, std::vector<stage_stats> final_stats = {}) {
+    json line = {{"event", kind}, {"pipeline", st->plan->config.name}};
+    if (!stage.empty())
+      line["stage"] = stage;
+    if (!message.empty())
+      line["message"] = message;
+    if (!status.empty())
+      line["status"] = status;
+    spdlog::info("event {}", line.dump(-1, ' ', false, json::error_handler_t::replace));
+    if (st->opts.collector)
+      self->send(st->opts.collector,
+                 run_event_msg{now_us(), std::move(kind), std::move(stage), std::move(message),
+                               std::move(status), std::move(final_stats)});
+  };
 
   // -- the end of a run -----------------------------------------------------------
 
@@ -86,6 +112,11 @@ caf::behavior coordinator(caf::event_based_actor* self,
                                  st->commit_errors, now_us() - st->started_us);
     if (!st->notes.empty())
       summary["partial_outputs"] = st->notes;
+    auto& t = summary["totals"];
+    event("pipeline_finished", {},
+          std::string{status} + ": " + std::to_string(t.value("read", uint64_t{0}))
+            + " records read, " + std::to_string(t.value("written", uint64_t{0})) + " written",
+          status, st->finished);
     st->promise.deliver(summary.dump());
     for (auto& m : st->members)
       self->send_exit(m.handle, caf::exit_reason::user_shutdown);
@@ -123,7 +154,7 @@ caf::behavior coordinator(caf::event_based_actor* self,
       return;
     st->failure = std::move(message);
     st->ending = true;
-    spdlog::info("run failing: {}", st->failure);
+    event("pipeline_failing", {}, st->failure);
     for (auto& m : st->members)
       if (m.driver)
         self->send(m.handle, halt_atom::value);
@@ -235,6 +266,8 @@ caf::behavior coordinator(caf::event_based_actor* self,
       m.wires.coordinator = self;
       self->monitor(m.handle);
       st->by_addr.emplace(m.handle.address(), i);
+      ++st->unready[event_key(m)];
+      ++st->unfinished[event_key(m)];
     }
     // The handshake: every member applies its wiring (opens files, builds
     // its operator) before any source reads a record.
@@ -247,11 +280,39 @@ caf::behavior coordinator(caf::event_based_actor* self,
               fail(std::move(err));
               return;
             }
+            auto key = event_key(st->members[i]);
+            if (--st->unready[key] == 0) {
+              auto n = st->unfinished[key];
+              event("stage_started", stage_label(key),
+                    std::to_string(n) + (n == 1 ? " actor" : " actors") + " wired");
+            }
             if (++st->ready < st->members.size() || !st->failure.empty())
               return;
             st->running = true;
-            spdlog::info("pipeline '{}' started: {} actors", st->plan->config.name,
-                         st->members.size());
+            if (st->opts.collector) {
+              run_topology topo;
+              std::map<edge_id, std::pair<uint32_t, port_index>> senders;
+              for (size_t k = 0; k < st->members.size(); ++k) {
+                auto& mm = st->members[k];
+                topo.members.push_back(topology_member{
+                  mm.handle, mm.stage, mm.replica,
+                  static_cast<uint8_t>(mm.driver ? 1 : mm.dlq ? 2 : 0)});
+                for (auto& o : mm.wires.outputs)
+                  senders[o.edge] = {static_cast<uint32_t>(k), o.port};
+                if (mm.wires.dlq.target)
+                  senders[mm.wires.dlq.edge] = {static_cast<uint32_t>(k), 0};
+              }
+              for (size_t k = 0; k < st->members.size(); ++k)
+                for (auto& in : st->members[k].wires.inputs)
+                  if (auto it = senders.find(in.edge); it != senders.end())
+                    topo.edges.push_back(topology_edge{in.edge, it->second.first,
+                                                       it->second.second,
+                                                       static_cast<uint32_t>(k)});
+              self->send(st->opts.collector, std::move(topo));
+            }
+            event("pipeline_started", {},
+                  std::to_string(st->members.size()) + " actors, "
+                    + std::to_string(st->plan->config.stages.size()) + " stages");
             for (auto& mm : st->members)
               if (mm.driver || mm.dlq)
                 self->send(mm.handle, start_atom::value);
@@ -289,7 +350,7 @@ caf::behavior coordinator(caf::event_based_actor* self,
       if (st->stopping || st->ending)
         return;
       st->stopping = true;
-      spdlog::info("stopping: sources stop reading; in-flight records drain");
+      event("pipeline_stopping", {}, "sources stop reading; in-flight records drain");
       for (auto& m : st->members)
         if (m.driver)
           self->send(m.handle, halt_atom::value);
@@ -300,11 +361,31 @@ caf::behavior coordinator(caf::event_based_actor* self,
       if (i == st->by_addr.end() || st->members[i->second].done)
         return;
       st->members[i->second].done = true;
+      auto key = event_key(st->members[i->second]);
+      if (--st->unfinished[key] == 0) {
+        uint64_t in = 0;
+        uint64_t out = 0;
+        for (auto& f : st->finished)
+          if (!f.driver && f.stage == key) {
+            in += f.in;
+            out += f.out + f.written;
+          }
+        if (!d.stats.driver) {
+          in += d.stats.in;
+          out += d.stats.out + d.stats.written;
+        }
+        event("stage_finished", stage_label(key),
+              std::to_string(in) + " in, " + std::to_string(out) + " out");
+      }
       st->finished.push_back(std::move(d.stats));
       if (++st->done == st->members.size() && st->failure.empty() && !st->ending)
         end_run(true);
     },
-    [=](stage_failed& f) { fail(std::move(f.message)); },
+    [=](stage_failed& f) {
+      if (st->failure.empty() && !st->ending)
+        event("stage_failed", stage_label(f.stage), f.message);
+      fail(std::move(f.message));
+    },
     [=](inflight_atom) {
       // A forced stop is coming: what every actor has counted so far, as a
       // summary with status "forced" (each member answers or is skipped).
@@ -341,9 +422,9 @@ caf::behavior coordinator(caf::event_based_actor* self,
       return rp;
     },
     [=](stage_restarted& r) {
-      auto& spec = st->plan->config.stages[r.stage];
-      spdlog::info("stage '{}' replica {} restarted ({} so far): {}", spec.id, r.replica,
-                   r.restarts, r.reason);
+      event("stage_restarted", stage_label(r.stage),
+            "replica " + std::to_string(r.replica) + " restarted (" + std::to_string(r.restarts)
+              + " so far): " + r.reason);
     },
     [=](progress_atom, stage_stats& s) { st->progress[s.stage] = std::move(s); },
     [=](progress_tick) {

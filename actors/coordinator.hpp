@@ -20,6 +20,10 @@ using placement_fn = std::function<caf::actor(stage_index stage, uint32_t replic
 struct run_options {
   bool progress = false;       ///< print a progress line on stderr
   placement_fn placement;      ///< empty: every stage replica runs locally
+  /// The process's metrics collector (actors/metrics_collector), if any:
+  /// it gets the run's topology once every actor is wired, and every run
+  /// event (which are also logged at info level).
+  caf::actor collector;
 };
 
 /// Runs one pipeline: spawns a stage actor per replica, a source driver per

@@ -135,6 +135,12 @@ caf::behavior dlq_actor(caf::event_based_actor* self,
     },
     [=](start_atom) { maybe_done(); },
     [=](stats_atom) { return st->stats; },
+    [=](metrics_atom) {
+      replica_metrics m;
+      m.stats = st->stats;
+      m.mailbox = self->mailbox().size();
+      return m;
+    },
     [=](commit_atom) { st->writer.flush(); return std::string{}; },
     [=](abort_atom) { st->writer.flush(); return std::string{}; },
   };

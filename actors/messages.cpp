@@ -15,7 +15,10 @@ void register_message_types(caf::actor_system_config& cfg) {
     .add_message_type<wiring>("sluice.wiring")
     .add_message_type<stage_stats>("sluice.stage_stats")
     .add_message_type<stage_done>("sluice.stage_done")
-    .add_message_type<stage_failed>("sluice.stage_failed");
+    .add_message_type<stage_failed>("sluice.stage_failed")
+    .add_message_type<replica_metrics>("sluice.replica_metrics")
+    .add_message_type<run_topology>("sluice.run_topology")
+    .add_message_type<run_event_msg>("sluice.run_event");
 }
 
 } // namespace sluice

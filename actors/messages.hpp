@@ -18,6 +18,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include "core/record.hpp"
+#include "metrics/histogram.hpp"
 #include "ops/operator.hpp"
 
 namespace nlohmann {
@@ -193,6 +194,24 @@ typename Inspector::result_type inspect(Inspector& f, wiring& x) {
 
 // -- reports (actors -> coordinator) ----------------------------------------------
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, latency_histogram& x) {
+  std::vector<uint64_t> tmp; // the buckets, then the sum
+  auto save = caf::meta::save_callback([&]() -> caf::error {
+    tmp.assign(x.buckets().begin(), x.buckets().end());
+    tmp.push_back(x.sum_us());
+    return caf::none;
+  });
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    std::array<uint64_t, latency_histogram::bucket_count> b{};
+    for (size_t i = 0; i < b.size() && i < tmp.size(); ++i)
+      b[i] = tmp[i];
+    x.assign(b, tmp.size() > b.size() ? tmp[b.size()] : 0);
+    return caf::none;
+  });
+  return f(caf::meta::type_name("latency_histogram"), save, tmp, load);
+}
+
 /// What one replica of a stage (or a source driver) counted. For a stage:
 /// in = passed + filtered + folded + written + dropped + dead_lettered
 ///      + failed + unaccounted
@@ -218,6 +237,9 @@ struct stage_stats {
   uint64_t restarts = 0;    ///< times the replica's actor was restarted
   uint64_t duplicates = 0;  ///< resent batches discarded (already processed)
   uint64_t breaker_opened = 0; ///< times the circuit breaker opened
+  uint64_t errors = 0;      ///< failed attempts at records, transient or not
+  latency_histogram batch_latency; ///< processing time per batch
+  latency_histogram end_to_end;    ///< sinks: read -> written, per record
   uint64_t bytes_read = 0;  ///< drivers: input bytes consumed
   uint64_t bytes_total = 0; ///< drivers: input bytes expected (0 unknown)
   std::vector<std::pair<edge_id, uint64_t>> sent;     ///< records per out edge
@@ -229,7 +251,8 @@ typename Inspector::result_type inspect(Inspector& f, stage_stats& x) {
   return f(caf::meta::type_name("stage_stats"), x.stage, x.replica, x.driver, x.in, x.out,
            x.passed, x.filtered, x.folded, x.written, x.dropped, x.dead_lettered, x.failed,
            x.unaccounted, x.batches_in, x.batches_out, x.busy_us, x.retries, x.restarts,
-           x.duplicates, x.breaker_opened, x.bytes_read,
+           x.duplicates, x.breaker_opened, x.errors, x.batch_latency, x.end_to_end,
+           x.bytes_read,
            x.bytes_total, x.sent, x.received);
 }
 
@@ -270,6 +293,98 @@ typename Inspector::result_type inspect(Inspector& f, stage_failed& x) {
   return f(caf::meta::type_name("stage_failed"), x.stage, x.replica, x.message);
 }
 
+// -- metrics (the collector samples every actor; docs/observability.md) ---------
+
+/// The load on one outgoing edge at the moment of sampling.
+struct edge_load {
+  edge_id edge = 0;
+  uint32_t in_flight = 0; ///< batches sent, not acknowledged
+  uint32_t queued = 0;    ///< batches cut and waiting for window room
+  uint32_t window = 0;
+  uint64_t records = 0;   ///< records committed to the edge so far
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, edge_load& x) {
+  return f(caf::meta::type_name("edge_load"), x.edge, x.in_flight, x.queued, x.window,
+           x.records);
+}
+
+/// What a replica (or a source's reader, or the dead-letter sink) answers
+/// to metrics_atom: its counters and histograms, its mailbox, its edges.
+/// Copied out of the actor's own state: no memory is shared with the
+/// collector.
+struct replica_metrics {
+  stage_stats stats;
+  uint64_t mailbox = 0;
+  bool finished = false;
+  bool failed = false;
+  bool breaker_open = false;
+  std::vector<edge_load> edges;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replica_metrics& x) {
+  return f(caf::meta::type_name("replica_metrics"), x.stats, x.mailbox, x.finished, x.failed,
+           x.breaker_open, x.edges);
+}
+
+/// Who the collector samples and what each edge connects: sent by the
+/// coordinator once every actor is wired. `kind`: 0 a stage replica, 1 a
+/// source's reader, 2 the dead-letter sink.
+struct topology_member {
+  caf::actor handle;
+  stage_index stage = 0;
+  uint32_t replica = 0;
+  uint8_t kind = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, topology_member& x) {
+  return f(caf::meta::type_name("topology_member"), x.handle, x.stage, x.replica, x.kind);
+}
+
+struct topology_edge {
+  edge_id edge = 0;
+  uint32_t from_member = 0; ///< index into run_topology::members
+  port_index port = 0;
+  uint32_t to_member = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, topology_edge& x) {
+  return f(caf::meta::type_name("topology_edge"), x.edge, x.from_member, x.port, x.to_member);
+}
+
+struct run_topology {
+  std::vector<topology_member> members;
+  std::vector<topology_edge> edges;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_topology& x) {
+  return f(caf::meta::type_name("run_topology"), x.members, x.edges);
+}
+
+/// A run event, coordinator -> collector (and the log): see
+/// runtime/metrics/snapshot.hpp, run_event. On pipeline_finished, `status`
+/// is the run's end status and `final_stats` what every actor counted in
+/// all (the collector's last picture is exact).
+struct run_event_msg {
+  int64_t time_us = 0;
+  std::string kind;
+  std::string stage;
+  std::string message;
+  std::string status;
+  std::vector<stage_stats> final_stats;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_event_msg& x) {
+  return f(caf::meta::type_name("run_event_msg"), x.time_us, x.kind, x.stage, x.message,
+           x.status, x.final_stats);
+}
+
 // -- atoms ---------------------------------------------------------------------------
 
 using start_atom = caf::atom_constant<caf::atom("start")>;   ///< drivers: begin reading
@@ -287,6 +402,7 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>; ///< stages: latenc
 /// text (runtime/metrics/snapshot.hpp, to_json). `sluice top` and the HTTP
 /// endpoint ask this; the collector is published on the console port.
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
+using metrics_atom = caf::atom_constant<caf::atom("metrics")>; ///< ask for replica_metrics
 
 /// Adds every type above to `cfg`. Call on every node before the system starts.
 void register_message_types(caf::actor_system_config& cfg);

@@ -231,4 +231,14 @@ std::vector<std::pair<edge_id, uint64_t>> outbox::sent_per_edge() const {
   return out;
 }
 
+std::vector<edge_load> outbox::loads() const {
+  std::vector<edge_load> out;
+  out.reserve(edges_.size());
+  for (auto& e : edges_)
+    out.push_back(edge_load{e.desc.edge, static_cast<uint32_t>(e.unacked.size()),
+                            static_cast<uint32_t>(e.queue.size()), e.desc.window,
+                            e.records_sent});
+  return out;
+}
+
 } // namespace sluice

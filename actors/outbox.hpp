@@ -80,6 +80,9 @@ public:
   uint64_t batches_out() const noexcept { return batches_out_; }
   std::vector<std::pair<edge_id, uint64_t>> sent_per_edge() const;
 
+  /// Each edge's load now (for the metrics collector).
+  std::vector<edge_load> loads() const;
+
 private:
   struct edge_state {
     out_edge_desc desc;

@@ -162,6 +162,22 @@ caf::behavior source_driver(caf::event_based_actor* self,
       st->schedule();
     },
     [=](stats_atom) { return st->stats; },
+    [=](metrics_atom) {
+      auto& s = *st;
+      replica_metrics m;
+      m.stats = s.stats;
+      m.stats.out = s.out.records_out();
+      m.stats.batches_out = s.out.batches_out();
+      if (s.reader) {
+        m.stats.bytes_read = s.reader->bytes_read();
+        m.stats.bytes_total = s.reader->bytes_total();
+      }
+      m.mailbox = self->mailbox().size();
+      m.finished = s.closed;
+      m.failed = s.failed;
+      m.edges = s.out.loads();
+      return m;
+    },
     [=](commit_atom) { return std::string{}; },
     [=](abort_atom) { return std::string{}; },
   };

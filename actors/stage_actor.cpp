@@ -162,14 +162,22 @@ struct worker final : emitter {
     }
   }
 
-  void discard(const record&, disposition why) override {
+  void discard(const record& rec, disposition why) override {
     if (accounted)
       return;
     accounted = true;
     switch (why) {
       case disposition::filtered: ++c.stats.filtered; break;
       case disposition::folded: ++c.stats.folded; break;
-      case disposition::written: ++c.stats.written; break;
+      case disposition::written:
+        ++c.stats.written;
+        // End-to-end latency: the first hop is the source stage decoding
+        // the record right after it was read.
+        if (auto& hops = rec.trail().hops; !hops.empty() && batch_time > hops.front().at_us)
+          c.stats.end_to_end.observe(static_cast<uint64_t>(batch_time - hops.front().at_us));
+        else
+          c.stats.end_to_end.observe(0);
+        break;
     }
   }
 
@@ -177,6 +185,7 @@ struct worker final : emitter {
     if (accounted && !in_finish)
       return;
     accounted = true;
+    ++c.stats.errors;
     auto now = now_us();
     bool transient = spec.retry.retries(err.code);
     if (transient) {
@@ -315,8 +324,10 @@ struct worker final : emitter {
     c.next_index = 0;
     c.counted = 0;
     ack(edge, seq);
-    c.stats.busy_us += std::chrono::duration_cast<std::chrono::microseconds>(
-                         clock_type::now() - start).count();
+    auto took = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - start)
+                  .count();
+    c.stats.busy_us += took;
+    c.stats.batch_latency.observe(static_cast<uint64_t>(took));
   }
 
   /// A new worker finds a batch its predecessor was processing: the record
@@ -395,6 +406,7 @@ struct worker final : emitter {
     }
     // A batch-level transient failure: the whole batch is tried again later.
     ++b.attempts;
+    c.stats.errors += b.records ? b.records->size() : 0;
     if (b.first_failure_us == 0)
       b.first_failure_us = now;
     transient_failure = true;
@@ -498,6 +510,19 @@ struct worker final : emitter {
     for (auto& [id, in] : c.inputs)
       s.received.emplace_back(id, in.records);
     return s;
+  }
+
+  replica_metrics metrics() {
+    replica_metrics m;
+    m.stats = snapshot();
+    m.mailbox = self->mailbox().size();
+    m.finished = c.finished;
+    m.failed = c.failed;
+    m.breaker_open = c.breaker.enabled() && c.breaker.current() == circuit_breaker::state::open;
+    m.edges = c.out.loads();
+    for (auto& e : c.dlq.loads())
+      m.edges.push_back(e);
+    return m;
   }
 
   void arm_tick() {
@@ -639,6 +664,7 @@ caf::behavior stage_worker(caf::event_based_actor* self, cell_ptr cell) {
       w->arm_tick();
     },
     [=](stats_atom) { return w->snapshot(); },
+    [=](metrics_atom) { return w->metrics(); },
     [=](commit_atom) -> std::string {
       auto& c = w->c;
       if (c.ended || !c.op)
@@ -791,6 +817,20 @@ caf::behavior stage_actor(caf::event_based_actor* self,
       for (auto& [id, in] : c.inputs)
         s.received.emplace_back(id, in.records);
       rp.deliver(std::move(s));
+      return rp;
+    },
+    [=](metrics_atom) {
+      if (*worker_handle)
+        return ask_worker(metrics_atom::value, replica_metrics{});
+      // No worker: it failed past the restart intensity.
+      auto rp = self->make_response_promise();
+      auto& c = *cell;
+      replica_metrics m;
+      m.stats = c.stats;
+      m.failed = true;
+      m.finished = c.finished;
+      m.edges = c.out.loads();
+      rp.deliver(std::move(m));
       return rp;
     },
     [=](commit_atom) {

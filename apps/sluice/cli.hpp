@@ -21,6 +21,8 @@ struct run_args {
   std::string summary_json; ///< --summary-json FILE
   int progress = -1;        ///< -1: when stderr is a terminal
   unsigned threads = 0;     ///< 0: one per core
+  std::string console_addr; ///< --console-addr: overrides metrics.console ("off" closes it)
+  std::string metrics_addr; ///< --metrics-addr: overrides metrics.http
 };
 
 /// `sluice run`: loads args.config and hands it to run_plan.

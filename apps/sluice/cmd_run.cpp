@@ -10,6 +10,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
@@ -18,6 +19,8 @@
 #include "cli.hpp"
 #include "coordinator.hpp"
 #include "messages.hpp"
+#include "metrics/listen_address.hpp"
+#include "metrics_collector.hpp"
 #include "summary.hpp"
 
 namespace sluice::cli {
@@ -109,6 +112,59 @@ private:
   std::thread thread_;
 };
 
+/// Where the console listens, from --console-addr over the config's
+/// metrics.console: nullopt when it is off; `fallback` is set when the
+/// address is the default one (a taken default port falls back to a free one).
+struct console_choice {
+  bool on = true;
+  listen_address at;
+  bool fallback = false;
+};
+
+result<console_choice> choose_console(const pipeline_plan& plan, const run_args& args) {
+  console_choice c;
+  std::string text = args.console_addr;
+  if (text == "off") {
+    c.on = false;
+    return c;
+  }
+  if (text.empty()) {
+    if (!plan.config.metrics.console) {
+      c.on = false;
+      return c;
+    }
+    text = plan.config.metrics.console_addr;
+  }
+  if (text.empty()) {
+    c.at.port = default_console_port;
+    c.fallback = true;
+    return c;
+  }
+  auto parsed = parse_listen_address(text);
+  if (!parsed)
+    return error{errc::invalid_config, "--console-addr: " + parsed.err().message};
+  c.at = *parsed;
+  return c;
+}
+
+/// Publishes the collector on the console address; returns the bound
+/// address, or an error saying what to do.
+result<listen_address> open_console(caf::actor_system& sys, const caf::actor& collector,
+                                    const console_choice& c) {
+  auto& mm = sys.middleman();
+  auto port = mm.publish(collector, c.at.port, c.at.host.c_str(), false);
+  if (!port && c.fallback)
+    port = mm.publish(collector, 0, c.at.host.c_str(), false);
+  if (!port)
+    return error{errc::io_error, "cannot open the console at " + c.at.text() + ": "
+                                   + sys.render(port.error())
+                                   + " (choose another with --console-addr HOST:PORT, "
+                                     "or --console-addr off)"};
+  listen_address bound = c.at;
+  bound.port = *port;
+  return bound;
+}
+
 } // namespace
 
 int run(const run_args& args) {
@@ -132,8 +188,15 @@ int run_plan(std::shared_ptr<const pipeline_plan> plan, const run_args& args) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
+  auto console = choose_console(*plan, args);
+  if (!console) {
+    std::cerr << "sluice run: " << console.err().message << '\n';
+    return 2;
+  }
   caf::actor_system_config cfg;
   register_message_types(cfg);
+  if (console->on)
+    cfg.load<caf::io::middleman>();
   auto threads = args.threads > 0 ? args.threads : std::max(1u, std::thread::hardware_concurrency());
   cfg.set("scheduler.max-threads", static_cast<size_t>(threads));
   std::string summary_text;
@@ -141,6 +204,31 @@ int run_plan(std::shared_ptr<const pipeline_plan> plan, const run_args& args) {
     caf::actor_system sys{cfg};
     run_options ropts;
     ropts.progress = args.progress == 1 || (args.progress == -1 && isatty(STDERR_FILENO));
+    caf::actor collector;
+    // Stops the collector whatever happens below: a published actor that
+    // is still alive would keep ~actor_system waiting forever.
+    struct stop_on_exit {
+      caf::actor& who;
+      ~stop_on_exit() {
+        if (who)
+          caf::anon_send_exit(who, caf::exit_reason::user_shutdown);
+      }
+    } stop_collector{collector};
+    if (console->on) {
+      collector_options copts;
+      copts.interval_ms = plan->config.metrics.interval_ms;
+      copts.history = plan->config.metrics.history;
+      copts.scheduler_threads = threads;
+      collector = sys.spawn(metrics_collector, plan, copts);
+      auto bound = open_console(sys, collector, *console);
+      if (!bound) {
+        std::cerr << "sluice run: " << bound.err().message << "; nothing was run\n";
+        return 1;
+      }
+      std::cerr << "sluice: console on " << bound->text() << " (attach: sluice top "
+                << bound->text() << ")\n";
+      ropts.collector = collector;
+    }
     auto coord = sys.spawn(coordinator, plan, ropts);
     signal_watch watch{sys, coord};
     caf::scoped_actor self{sys};

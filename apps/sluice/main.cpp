@@ -76,7 +76,11 @@ int main(int argc, char** argv) {
       ("summary-json", po::value(&args.summary_json), "write the summary as JSON to this file")
       ("progress", po::bool_switch(&progress), "show the progress line")
       ("no-progress", po::bool_switch(&no_progress), "hide the progress line")
-      ("threads", po::value(&args.threads), "scheduler threads (default: one per core)");
+      ("threads", po::value(&args.threads), "scheduler threads (default: one per core)")
+      ("console-addr", po::value(&args.console_addr),
+       "where `sluice top` attaches: HOST:PORT, or off (default 127.0.0.1:7464)")
+      ("metrics-addr", po::value(&args.metrics_addr),
+       "serve /metrics and /api/v1 over HTTP at HOST:PORT (default: off)");
   if (command == "graph")
     opts.add_options()("format", po::value(&format), "dot or mermaid");
   po::positional_options_description pos;

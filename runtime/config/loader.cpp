@@ -13,6 +13,7 @@
 #include "config/env_subst.hpp"
 #include "config/params.hpp"
 #include "expr/expression.hpp"
+#include "metrics/listen_address.hpp"
 #include "ops/chaos.hpp"
 #include "ops/registry.hpp"
 #include "ops/schema.hpp"
@@ -402,13 +403,51 @@ struct loader {
       read_chaos_settings(st.params, st.json_path + "/params", "params", ignored, st.chaos);
   }
 
+  /// `metrics`: {"interval_ms", "history", "console", "http"}.
+  void read_metrics(const ojson& m) {
+    auto& out = plan.config.metrics;
+    if (!expect_object(m, "/metrics",
+                       "{\"interval_ms\": 1000, \"console\": \"127.0.0.1:7464\", "
+                       "\"http\": \"127.0.0.1:9464\"}"))
+      return;
+    unknown_keys(m, "/metrics", {"interval_ms", "history", "console", "http"}, "metrics");
+    read_uint(m, "interval_ms", "/metrics", out.interval_ms, 100, 60'000);
+    read_uint(m, "history", "/metrics", out.history, 1, 3'600);
+    auto address = [&](const char* key, std::string& into) {
+      auto& v = m[key];
+      auto path = std::string{"/metrics/"} + key;
+      if (!v.is_string()) {
+        diags.error(path, std::string{"expected an address such as \"127.0.0.1:9464\""}
+                            + (std::string{key} == "console" ? " or false" : "")
+                            + ", got " + json_kind(v));
+        return false;
+      }
+      auto parsed = parse_listen_address(v.get<std::string>());
+      if (!parsed) {
+        diags.error(path, parsed.err().message);
+        return false;
+      }
+      into = parsed->text();
+      return true;
+    };
+    if (m.contains("console")) {
+      if (m["console"].is_boolean())
+        out.console = m["console"].get<bool>();
+      else
+        address("console", out.console_addr);
+    }
+    if (m.contains("http"))
+      address("http", out.http_addr);
+  }
+
   void read_top(const ojson& doc) {
     auto& cfg = plan.config;
     if (!doc.is_object()) {
       diags.error("/", "a pipeline config is a JSON object with \"name\" and \"stages\"");
       return;
     }
-    unknown_keys(doc, "", {"name", "description", "defaults", "dlq", "stages"}, "the pipeline config");
+    unknown_keys(doc, "", {"name", "description", "defaults", "dlq", "metrics", "stages"},
+                 "the pipeline config");
     if (doc.contains("name") && doc["name"].is_string() && !doc["name"].get<std::string>().empty())
       cfg.name = doc["name"].get<std::string>();
     else
@@ -437,6 +476,8 @@ struct loader {
         cfg.dlq_path = resolve_path(cfg.base_dir, d["path"].get<std::string>());
       }
     }
+    if (doc.contains("metrics"))
+      read_metrics(doc["metrics"]);
     if (!doc.contains("stages") || !doc["stages"].is_array() || doc["stages"].empty()) {
       diags.error("/stages", "expected a non-empty list of stages");
       return;

@@ -29,6 +29,17 @@ struct flow_settings {
   uint32_t window = 8;        ///< batches in flight per input edge
 };
 
+/// The top-level `metrics` section (docs/observability.md).
+struct metrics_settings {
+  uint32_t interval_ms = 1000; ///< how often the collector samples every actor
+  uint32_t history = 60;       ///< samples of throughput kept per stage (sparklines)
+  bool console = true;         ///< open the console port for `sluice top`
+  /// Where the console listens; empty: 127.0.0.1:7464, or a free port if
+  /// that one is taken (the run announces it).
+  std::string console_addr;
+  std::string http_addr;       ///< the HTTP endpoint's address; empty: off
+};
+
 /// An upstream reference in `inputs`: "check" or "split.food".
 struct input_ref {
   std::string stage;
@@ -71,6 +82,7 @@ struct pipeline_config {
   circuit_settings circuit_defaults;        ///< `defaults.circuit_breaker`
   supervision_settings supervision_defaults; ///< `defaults.supervision`
   std::string dlq_path;        ///< empty: no dead-letter file configured
+  metrics_settings metrics;
   std::vector<stage_spec> stages;
 
   const stage_spec* find(const std::string& id) const;
