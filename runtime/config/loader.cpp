@@ -410,7 +410,7 @@ struct loader {
                        "{\"interval_ms\": 1000, \"console\": \"127.0.0.1:7464\", "
                        "\"http\": \"127.0.0.1:9464\"}"))
       return;
-    unknown_keys(m, "/metrics", {"interval_ms", "history", "console", "http"}, "metrics");
+    unknown_keys_near(m, "/metrics", {"interval_ms", "history", "console", "http"}, "metrics");
     read_uint(m, "interval_ms", "/metrics", out.interval_ms, 100, 60'000);
     read_uint(m, "history", "/metrics", out.history, 1, 3'600);
     auto address = [&](const char* key, std::string& into) {

@@ -262,7 +262,7 @@ TEST_CASE("an unknown top-level key is reported with the known keys", "[config][
   auto out = errors_of(pipeline(std::string{gen} + R"(,
     {"id": "out", "type": "sink.null", "inputs": ["gen"]})", R"("dql": {"path": "d.jsonl"},)"));
   CHECK(out == "test.json: /dql: unknown key 'dql' in the pipeline config (hint: known keys: "
-               "'name', 'description', 'defaults', 'dlq', 'stages')\n");
+               "'name', 'description', 'defaults', 'dlq', 'metrics', 'stages')\n");
 }
 
 TEST_CASE("an unknown stage key is reported with the known keys", "[config][loader]") {
@@ -827,4 +827,60 @@ TEST_CASE("load_pipeline resolves against the config file's directory", "[config
   CHECK(plan->config.file == file);
   CHECK(plan->config.base_dir == dir.path());
   CHECK(diags.file() == file);
+}
+
+// -- metrics ----------------------------------------------------------------------
+
+TEST_CASE("the metrics section sets the sampling, the console and the HTTP endpoint",
+          "[config][loader][metrics]") {
+  auto stages = std::string{gen} + R"(, {"id": "out", "type": "sink.null", "inputs": ["gen"]})";
+  SECTION("defaults: console on its default address, no HTTP endpoint") {
+    diagnostics diags;
+    auto plan = load(pipeline(stages), diags);
+    REQUIRE(plan);
+    auto& m = plan->config.metrics;
+    CHECK(m.interval_ms == 1000);
+    CHECK(m.history == 60);
+    CHECK(m.console);
+    CHECK(m.console_addr.empty());
+    CHECK(m.http_addr.empty());
+  }
+  SECTION("every key") {
+    diagnostics diags;
+    auto plan = load(pipeline(stages, R"("metrics": {"interval_ms": 250, "history": 120,
+        "console": "127.0.0.1:0", "http": "9464"},)"), diags);
+    INFO(diags.render());
+    REQUIRE(plan);
+    auto& m = plan->config.metrics;
+    CHECK(m.interval_ms == 250);
+    CHECK(m.history == 120);
+    CHECK(m.console);
+    CHECK(m.console_addr == "127.0.0.1:0");
+    CHECK(m.http_addr == "127.0.0.1:9464");
+  }
+  SECTION("console false closes the console") {
+    diagnostics diags;
+    auto plan = load(pipeline(stages, R"("metrics": {"console": false},)"), diags);
+    REQUIRE(plan);
+    CHECK_FALSE(plan->config.metrics.console);
+  }
+}
+
+TEST_CASE("a wrong metrics section is refused with the place and the fix",
+          "[config][loader][metrics]") {
+  auto stages = std::string{gen} + R"(, {"id": "out", "type": "sink.null", "inputs": ["gen"]})";
+  CHECK(errors_of(pipeline(stages, R"("metrics": {"http": "localhost:99999"},)"))
+        == "test.json: /metrics/http: 'localhost:99999' is not a listen address: the port is "
+           "above 65535 (expected HOST:PORT, e.g. 127.0.0.1:9464, or a port)\n");
+  CHECK(errors_of(pipeline(stages, R"("metrics": {"console": 7464},)"))
+        == "test.json: /metrics/console: expected an address such as \"127.0.0.1:9464\" or "
+           "false, got an integer\n");
+  CHECK(errors_of(pipeline(stages, R"("metrics": {"intervall_ms": 10},)"))
+        == "test.json: /metrics/intervall_ms: unknown key 'intervall_ms' in metrics (did you "
+           "mean 'interval_ms'?) (hint: known keys: 'interval_ms', 'history', 'console', "
+           "'http')\n");
+  CHECK(errors_of(pipeline(stages, R"("metrics": {"interval_ms": 5},)"))
+        .find("/metrics/interval_ms") != std::string::npos);
+  CHECK(errors_of(pipeline(stages, R"("metrics": "on",)"))
+        .find("/metrics: expected an object") != std::string::npos);
 }
