@@ -18,6 +18,7 @@
 
 #include "cli.hpp"
 #include "coordinator.hpp"
+#include "http_endpoint.hpp"
 #include "messages.hpp"
 #include "metrics/listen_address.hpp"
 #include "metrics_collector.hpp"
@@ -165,6 +166,36 @@ result<listen_address> open_console(caf::actor_system& sys, const caf::actor& co
   return bound;
 }
 
+/// The HTTP endpoint's address from --metrics-addr over metrics.http;
+/// nullopt: off.
+result<std::optional<listen_address>> choose_http(const pipeline_plan& plan,
+                                                  const run_args& args) {
+  std::string text = args.metrics_addr.empty() ? plan.config.metrics.http_addr : args.metrics_addr;
+  if (text.empty() || text == "off")
+    return std::optional<listen_address>{};
+  auto parsed = parse_listen_address(text);
+  if (!parsed)
+    return error{errc::invalid_config, "--metrics-addr: " + parsed.err().message};
+  return std::optional<listen_address>{*parsed};
+}
+
+/// The HTTP endpoint's view of the collector: one request per HTTP
+/// request, on the endpoint's thread, bounded in time.
+http_endpoint::provider snapshot_provider(caf::actor_system& sys, caf::actor collector) {
+  return [&sys, collector]() -> std::optional<metrics_snapshot> {
+    std::string text;
+    caf::scoped_actor self{sys};
+    self->request(collector, std::chrono::seconds(2), snapshot_atom::value)
+      .receive([&](std::string& s) { text = std::move(s); }, [](caf::error&) {});
+    if (text.empty())
+      return std::nullopt;
+    auto j = json::parse(text, nullptr, false);
+    if (j.is_discarded())
+      return std::nullopt;
+    return snapshot_from_json(j);
+  };
+}
+
 } // namespace
 
 int run(const run_args& args) {
@@ -193,6 +224,11 @@ int run_plan(std::shared_ptr<const pipeline_plan> plan, const run_args& args) {
     std::cerr << "sluice run: " << console.err().message << '\n';
     return 2;
   }
+  auto http_at = choose_http(*plan, args);
+  if (!http_at) {
+    std::cerr << "sluice run: " << http_at.err().message << '\n';
+    return 2;
+  }
   caf::actor_system_config cfg;
   register_message_types(cfg);
   if (console->on)
@@ -214,12 +250,15 @@ int run_plan(std::shared_ptr<const pipeline_plan> plan, const run_args& args) {
           caf::anon_send_exit(who, caf::exit_reason::user_shutdown);
       }
     } stop_collector{collector};
-    if (console->on) {
+    if (console->on || *http_at) {
       collector_options copts;
       copts.interval_ms = plan->config.metrics.interval_ms;
       copts.history = plan->config.metrics.history;
       copts.scheduler_threads = threads;
       collector = sys.spawn(metrics_collector, plan, copts);
+      ropts.collector = collector;
+    }
+    if (console->on) {
       auto bound = open_console(sys, collector, *console);
       if (!bound) {
         std::cerr << "sluice run: " << bound.err().message << "; nothing was run\n";
@@ -227,7 +266,17 @@ int run_plan(std::shared_ptr<const pipeline_plan> plan, const run_args& args) {
       }
       std::cerr << "sluice: console on " << bound->text() << " (attach: sluice top "
                 << bound->text() << ")\n";
-      ropts.collector = collector;
+    }
+    std::unique_ptr<http_endpoint> http; // stops before the collector does
+    if (*http_at) {
+      auto started = http_endpoint::start(**http_at, snapshot_provider(sys, collector));
+      if (!started) {
+        std::cerr << "sluice run: " << started.err().message << "; nothing was run\n";
+        return 1;
+      }
+      http = std::move(*started);
+      std::cerr << "sluice: metrics on http://" << http->address().text()
+                << "/metrics (and /api/v1/pipeline, /api/v1/stages, /healthz)\n";
     }
     auto coord = sys.spawn(coordinator, plan, ropts);
     signal_watch watch{sys, coord};
