@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -48,20 +49,29 @@ inline std::vector<std::string> sorted_lines(const fs::path& p) {
 
 /// `sluice run CONFIG --summary-json summary.json --no-progress [extra]` in
 /// `work`, stdout and stderr to stdout.txt and stderr.txt there.
+/// With `with_stdin`, its stdin is a pipe the test writes with
+/// write_stdin() and ends with close_stdin().
 struct sluice_process {
   pid_t pid = -1;
   fs::path dir;
+  int stdin_fd = -1;
 
   sluice_process(const fs::path& work, const std::string& config,
-                 std::vector<std::string> extra = {})
+                 std::vector<std::string> extra = {}, bool with_stdin = false)
     : dir(work) {
     std::vector<std::string> args{SLUICE_BINARY, "run", config, "--summary-json",
                                   "summary.json", "--no-progress"};
     args.insert(args.end(), extra.begin(), extra.end());
+    int fds[2] = {-1, -1};
+    if (with_stdin)
+      REQUIRE(pipe(fds) == 0);
+    std::fflush(nullptr); // else the child's freopen writes our buffered output again
     pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
       if (chdir(work.c_str()) != 0)
+        _exit(126);
+      if (with_stdin && (dup2(fds[0], STDIN_FILENO) < 0 || close(fds[1]) != 0))
         _exit(126);
       if (!freopen("stdout.txt", "w", stdout) || !freopen("stderr.txt", "w", stderr))
         _exit(126);
@@ -72,6 +82,26 @@ struct sluice_process {
       execv(SLUICE_BINARY, argv.data());
       _exit(127);
     }
+    if (with_stdin) {
+      close(fds[0]);
+      stdin_fd = fds[1];
+    }
+  }
+
+  void write_stdin(const std::string& text) {
+    REQUIRE(stdin_fd >= 0);
+    size_t done = 0;
+    while (done < text.size()) {
+      auto n = ::write(stdin_fd, text.data() + done, text.size() - done);
+      REQUIRE(n > 0);
+      done += static_cast<size_t>(n);
+    }
+  }
+
+  void close_stdin() {
+    if (stdin_fd >= 0)
+      close(stdin_fd);
+    stdin_fd = -1;
   }
 
   /// Exit code, or -1 if it did not end within `limit`.
@@ -89,6 +119,7 @@ struct sluice_process {
   }
 
   ~sluice_process() {
+    close_stdin();
     if (pid > 0) {
       kill(pid, SIGKILL);
       waitpid(pid, nullptr, 0);
