@@ -120,7 +120,7 @@ reply route(http::verb method, std::string_view target, const http_endpoint::pro
   if (!path)
     return error_reply(http::status::bad_request,
                        "bad request target '" + std::string{target}
-                         + "': expected a path such as /metrics");
+                         + "': expected a path such as /metrics, where a % starts an escape of two hex digits");
   constexpr std::string_view stage_prefix = "/api/v1/stages/";
   bool known = *path == "/metrics" || *path == "/api/v1/pipeline" || *path == "/api/v1/stages"
                || *path == "/healthz" || path->rfind(stage_prefix, 0) == 0;
