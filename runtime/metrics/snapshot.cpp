@@ -1,5 +1,6 @@
 #include "metrics/snapshot.hpp"
 
+#include <cmath>
 #include <map>
 #include <tuple>
 
@@ -67,9 +68,26 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(metrics_snapshot, pipeline, stat
                                                 records_accounted, in_flight, node, stages,
                                                 edges, events)
 
+namespace {
+
+/// JSON has no NaN or infinity (nlohmann writes them as null, which does not
+/// read back as a number): a rate or share that came out non-finite is 0.
+void make_finite(nlohmann::json& j) {
+  if (j.is_number_float()) {
+    if (!std::isfinite(j.get<double>()))
+      j = 0.0;
+  } else if (j.is_structured()) {
+    for (auto& v : j)
+      make_finite(v);
+  }
+}
+
+} // namespace
+
 nlohmann::json to_json(const metrics_snapshot& s) {
   nlohmann::json j;
   to_json(j, s);
+  make_finite(j);
   return j;
 }
 
@@ -82,6 +100,7 @@ metrics_snapshot snapshot_from_json(const nlohmann::json& j) {
 nlohmann::json to_json(const stage_view& s) {
   nlohmann::json j;
   to_json(j, s);
+  make_finite(j);
   return j;
 }
 

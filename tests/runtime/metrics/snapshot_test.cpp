@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 #include "metrics/listen_address.hpp"
 #include "metrics/snapshot.hpp"
 #include "runtime/metrics/sample_snapshot.hpp"
@@ -150,4 +152,22 @@ TEST_CASE("a malformed listen address says what is wrong and the expected form",
     CHECK_THAT(a.err().message, Catch::Contains("expected HOST:PORT"));
     CHECK_THAT(a.err().message, Catch::Contains(std::string{"'"} + w.text + "'"));
   }
+}
+
+TEST_CASE("a non-finite rate is written as 0 and reads back", "[metrics][snapshot][json]") {
+  metrics_snapshot s;
+  stage_view v;
+  v.id = "x";
+  v.utilization = std::numeric_limits<double>::quiet_NaN();
+  v.in_per_s = std::numeric_limits<double>::infinity();
+  v.history = {1.0, std::numeric_limits<double>::quiet_NaN()};
+  s.stages.push_back(v);
+  auto j = to_json(s);
+  CHECK(j["stages"][0]["utilization"] == 0.0);
+  CHECK(j["stages"][0]["in_per_s"] == 0.0);
+  auto back = snapshot_from_json(nlohmann::json::parse(j.dump()));
+  REQUIRE(back.stages.size() == 1);
+  CHECK(back.stages[0].utilization == 0.0);
+  CHECK(back.stages[0].history == std::vector<double>{1.0, 0.0});
+  CHECK(to_json(v)["in_per_s"] == 0.0);
 }
