@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <tuple>
 
 #include <unistd.h>
 
@@ -262,12 +263,16 @@ metrics_snapshot build(collector_state& st, int64_t now) {
     v.latency = summarize(any ? v.latency_hist.since(base_batch) : v.latency_hist);
     v.end_to_end = summarize(any ? v.end_to_end_hist.since(base_e2e) : v.end_to_end_hist);
   }
-  // Throughput history (sparklines).
+  // Throughput history (sparklines), from the first sample that has a rate
+  // (before it, every rate reads 0 for want of an earlier sample).
   if (st.history.size() != s.stages.size())
     st.history.assign(s.stages.size(), {});
+  bool rated = std::any_of(st.members.begin(), st.members.end(),
+                           [](const member_track& t) { return t.has_prev; });
   for (size_t i = 0; i < s.stages.size(); ++i) {
     auto& h = st.history[i];
-    h.push_back(s.stages[i].out_per_s);
+    if (rated)
+      h.push_back(s.stages[i].out_per_s);
     while (h.size() > st.opts.history)
       h.pop_front();
     s.stages[i].history.assign(h.begin(), h.end());
@@ -307,6 +312,17 @@ metrics_snapshot build(collector_state& st, int64_t now) {
     }
     s.edges.push_back(std::move(v));
   }
+  // In pipeline order: by sending stage, then receiving stage, then replicas.
+  auto order_of = [&](const std::string& id) {
+    for (size_t i = 0; i < s.stages.size(); ++i)
+      if (s.stages[i].id == id)
+        return i;
+    return s.stages.size();
+  };
+  std::stable_sort(s.edges.begin(), s.edges.end(), [&](const edge_view& a, const edge_view& b) {
+    return std::make_tuple(order_of(a.from), order_of(a.to), a.from_replica, a.to_replica)
+           < std::make_tuple(order_of(b.from), order_of(b.to), b.from_replica, b.to_replica);
+  });
 
   // The node.
   auto proc = read_process_sample();

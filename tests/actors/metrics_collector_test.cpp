@@ -119,6 +119,10 @@ TEST_CASE("the collector's last picture holds a run's exact counts and its event
     if (e.to == "out")
       into_out += e.records;
   CHECK(into_out == 300);
+  // In pipeline order: read's edges first, the sink's inputs last.
+  REQUIRE_FALSE(s.edges.empty());
+  CHECK(s.edges.front().from == "read");
+  CHECK(s.edges.back().to == "out");
   auto sums = stage_edges(s.edges);
   bool found = false;
   for (auto& e : sums)
@@ -184,6 +188,7 @@ TEST_CASE("a slow sink shows as backpressure upstream, with rates and latency",
   CHECK(out.state == "running");
   CHECK(out.in_per_s < 3500);
   CHECK(out.history.size() > 5);
+  CHECK(out.history.front() > 0); // no leading 0 from the sample that had no rate yet
   CHECK(out.end_to_end.p95_ms >= 20);
   CHECK(s.in_flight > 0);
   f.self->send(coord, halt_atom::value);
