@@ -28,7 +28,7 @@ struct http_endpoint_limits {
 
 /// The HTTP/1.1 endpoint observers scrape: GET /metrics (Prometheus text),
 /// /api/v1/pipeline, /api/v1/stages, /api/v1/stages/<id> (JSON) and
-/// /healthz; HEAD works like GET (docs/observability-http.md).
+/// /healthz; HEAD works like GET (docs/observability.md).
 ///
 /// Not an actor: it serves on a thread of its own, running one io_context
 /// with asynchronous sessions, and asks the `provider` for the current

@@ -1,6 +1,6 @@
 // `sluice top [ADDRESS] [--interval MS] [--once] [--json]`: attach to a
 // running `sluice run` through its console port and show its metrics live
-// (apps/sluice/top/, docs/observability-top.md).
+// (apps/sluice/top/, docs/observability.md).
 
 #include <clocale>
 #include <cstdlib>

@@ -2,7 +2,7 @@
 
 // A metrics snapshot in the Prometheus text exposition format 0.0.4, as
 // served by GET /metrics (actors/http_endpoint). Every family and its labels
-// are listed in docs/observability-http.md.
+// are listed in docs/observability.md.
 
 #include <string>
 #include <string_view>
