@@ -20,7 +20,8 @@ json counters(const stage_stats& s) {
           {"batches_in", s.batches_in}, {"batches_out", s.batches_out},
           {"busy_ms", s.busy_us / 1000},
           {"retries", s.retries},   {"restarts", s.restarts},
-          {"duplicates", s.duplicates}, {"breaker_opened", s.breaker_opened}};
+          {"duplicates", s.duplicates}, {"breaker_opened", s.breaker_opened},
+          {"errors", s.errors}};
 }
 
 void add(json& into, const json& from) {
@@ -130,8 +131,7 @@ std::string render_summary(const json& s) {
     auto type = row.value("type", "");
     if (row.value("replicas", 1) > 1)
       type += " x" + std::to_string(row.value("replicas", 1));
-    auto errors = row.value("dropped", uint64_t{0}) + row.value("dead_lettered", uint64_t{0})
-                  + row.value("failed", uint64_t{0});
+    auto errors = row.value("errors", uint64_t{0});
     out += fmt::format("{:<14} {:<16} {:>10} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} "
                        "{:>8} {:>9}\n",
                        row.value("id", ""), type, row.value("in", uint64_t{0}),

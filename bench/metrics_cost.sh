@@ -40,10 +40,10 @@ n=${1:-1000000}
 [[ $repeat =~ ^[1-9][0-9]*$ ]] || die "SLUICE_BENCH_REPEAT must be a positive whole number"
 /usr/bin/time --version >/dev/null 2>&1 || die "GNU time (/usr/bin/time) is missing (Debian: apt-get install time)"
 
-if [ ! -f "$build/CMakeCache.txt" ] || ! grep -q '^SLUICE_BUILD_BENCH:BOOL=ON' "$build/CMakeCache.txt"; then
-  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSLUICE_BUILD_BENCH=ON >/dev/null \
-    || die "configuring $build failed"
-fi
+# Configured every time (quick when nothing changed; repairs a tree whose
+# first configure failed, e.g. before libtbb-dev was installed).
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSLUICE_BUILD_BENCH=ON >/dev/null \
+  || die "configuring $build failed (bench/README.md lists what it needs)"
 cmake --build "$build" -j2 >/dev/null || die "building $build failed"
 sluice=$build/apps/sluice/sluice
 gen=$build/bench/bench_gen
