@@ -1,0 +1,339 @@
+// lineage_store on SQLite (docs/lineage-store.md has the schema and why).
+// Writing only: reading is runtime/lineage/query.*.
+
+#include <deque>
+#include <unordered_set>
+#include <map>
+#include <tuple>
+
+#include "lineage/sqlite_db.hpp"
+#include "lineage/store.hpp"
+
+namespace sluice {
+
+namespace {
+
+using lineage_db::connection;
+using lineage_db::statement;
+
+// Every table is keyed by run first, so a run's rows are one contiguous
+// range of each B-tree: appends touch the end of it, prune deletes ranges.
+constexpr const char* schema_sql = R"sql(
+CREATE TABLE IF NOT EXISTS runs(
+  run INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, config_path TEXT NOT NULL,
+  started_us INTEGER NOT NULL, ended_us INTEGER, status TEXT NOT NULL,
+  mode TEXT NOT NULL, sample_rate REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS stages(
+  run INTEGER NOT NULL, stage INTEGER NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL,
+  role TEXT NOT NULL, output TEXT NOT NULL, PRIMARY KEY(run, stage)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ports(
+  run INTEGER NOT NULL, stage INTEGER NOT NULL, port INTEGER NOT NULL, name TEXT NOT NULL,
+  PRIMARY KEY(run, stage, port)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS files(
+  run INTEGER NOT NULL, stage INTEGER NOT NULL, file INTEGER NOT NULL, path TEXT NOT NULL,
+  PRIMARY KEY(run, stage, file)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS edges(
+  run INTEGER NOT NULL, from_stage INTEGER NOT NULL, port TEXT NOT NULL, to_stage INTEGER NOT NULL,
+  PRIMARY KEY(run, from_stage, port, to_stage)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS records(
+  run INTEGER NOT NULL, src INTEGER NOT NULL, file INTEGER NOT NULL, line INTEGER NOT NULL,
+  record_id TEXT NOT NULL, PRIMARY KEY(run, src, file, line)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_by_id ON records(record_id, run);
+CREATE TABLE IF NOT EXISTS events(
+  run INTEGER NOT NULL, src INTEGER NOT NULL, file INTEGER NOT NULL, line INTEGER NOT NULL,
+  stage INTEGER NOT NULL, outcome INTEGER NOT NULL, attempt INTEGER NOT NULL,
+  replica INTEGER NOT NULL, time_us INTEGER NOT NULL, detail TEXT,
+  PRIMARY KEY(run, src, file, line, stage, outcome, attempt)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_by_stage ON events(run, stage, outcome, time_us);
+CREATE TABLE IF NOT EXISTS folds(
+  run INTEGER NOT NULL, stage INTEGER NOT NULL, into_id TEXT NOT NULL,
+  src INTEGER NOT NULL, file INTEGER NOT NULL, line INTEGER NOT NULL,
+  PRIMARY KEY(run, stage, into_id, src, file, line)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS flows(
+  run INTEGER NOT NULL, stage INTEGER NOT NULL, outcome INTEGER NOT NULL,
+  file INTEGER NOT NULL, detail TEXT NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY(run, stage, outcome, file, detail)) WITHOUT ROWID;
+)sql";
+
+// The tables holding a run's rows, for prune.
+constexpr const char* run_tables[] = {"events", "records", "folds", "flows", "edges",
+                                      "files", "ports", "stages", "runs"};
+
+/// A transaction that rolls back unless committed.
+class transaction {
+public:
+  explicit transaction(connection& c) : c_(c) {}
+  ~transaction() {
+    if (open_)
+      (void) c_.exec("ROLLBACK");
+  }
+  status begin() {
+    auto s = c_.exec("BEGIN IMMEDIATE");
+    open_ = static_cast<bool>(s);
+    return s;
+  }
+  status commit() {
+    auto s = c_.exec("COMMIT");
+    if (s)
+      open_ = false;
+    return s;
+  }
+
+private:
+  connection& c_;
+  bool open_ = false;
+};
+
+/// The keys whose record row was written most recently, up to a bound
+/// (oldest forgotten first): a cache in front of `INSERT OR IGNORE INTO
+/// records`, never a source of truth.
+class recent_keys {
+public:
+  bool contains(int64_t run, const lineage_key& k) const {
+    return run == run_ && set_.count(pack(k)) > 0;
+  }
+  void add(int64_t run, const lineage_key& k) {
+    if (run != run_) {
+      set_.clear();
+      order_.clear();
+      run_ = run;
+    }
+    auto p = pack(k);
+    if (!set_.insert(p).second)
+      return;
+    order_.push_back(p);
+    if (order_.size() > capacity) {
+      set_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+
+private:
+  static constexpr size_t capacity = 1 << 17;
+  struct packed {
+    uint64_t hi, lo;
+    bool operator==(const packed& o) const { return hi == o.hi && lo == o.lo; }
+  };
+  struct hash {
+    size_t operator()(const packed& p) const {
+      return std::hash<uint64_t>{}(p.lo * 0x9e3779b97f4a7c15ULL ^ p.hi);
+    }
+  };
+  static packed pack(const lineage_key& k) {
+    return {(uint64_t{k.source} << 32) | k.file, k.line};
+  }
+  int64_t run_ = -1;
+  std::unordered_set<packed, hash> set_;
+  std::deque<packed> order_;
+};
+
+class sqlite_store final : public lineage_store {
+public:
+  explicit sqlite_store(connection c) : db_(std::move(c)) {}
+
+  status prepare_statements() {
+    auto prep = [&](statement& s, const char* sql) -> status {
+      auto r = db_.prepare(sql);
+      if (!r)
+        return r.err();
+      s = std::move(*r);
+      return status::ok();
+    };
+    for (auto& [s, sql] : std::initializer_list<std::pair<statement*, const char*>>{
+           {&insert_event_, "INSERT OR IGNORE INTO events VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"},
+           {&insert_record_, "INSERT OR IGNORE INTO records VALUES(?1,?2,?3,?4,?5)"},
+           {&insert_fold_, "INSERT OR IGNORE INTO folds VALUES(?1,?2,?3,?4,?5,?6)"},
+           {&add_flow_, "INSERT INTO flows VALUES(?1,?2,?3,?4,?5,?6) "
+                        "ON CONFLICT DO UPDATE SET n = n + excluded.n"},
+         })
+      if (auto st = prep(*s, sql); !st)
+        return st;
+    return status::ok();
+  }
+
+  result<int64_t> begin_run(const lineage_run_info& info) override {
+    transaction tx{db_};
+    if (auto s = tx.begin(); !s)
+      return s.err();
+    SLUICE_TRY(run_stmt, db_.prepare("INSERT INTO runs(pipeline, config_path, started_us, "
+                                     "status, mode, sample_rate) VALUES(?,?,?,'running',?,?)"));
+    run_stmt.bind(1, info.pipeline).bind(2, info.config_path).bind(3, int64_t{info.started_us});
+    run_stmt.bind(4, info.mode).bind(5, info.sample_rate);
+    if (run_stmt.step(), !run_stmt.ok())
+      return db_.fail(run_stmt.message());
+    SLUICE_TRY(run, db_.scalar("SELECT last_insert_rowid()"));
+    SLUICE_TRY(stage_stmt, db_.prepare("INSERT INTO stages VALUES(?,?,?,?,?,?)"));
+    SLUICE_TRY(port_stmt, db_.prepare("INSERT INTO ports VALUES(?,?,?,?)"));
+    SLUICE_TRY(file_stmt, db_.prepare("INSERT INTO files VALUES(?,?,?,?)"));
+    SLUICE_TRY(edge_stmt, db_.prepare("INSERT OR IGNORE INTO edges VALUES(?,?,?,?)"));
+    auto run_ok = [&](statement& s) { return s.step(), s.ok(); };
+    for (auto& st : info.stages) {
+      stage_stmt.reset().bind(1, run).bind(2, int64_t{st.index}).bind(3, st.id);
+      stage_stmt.bind(4, st.type).bind(5, st.role).bind(6, st.output);
+      if (!run_ok(stage_stmt))
+        return db_.fail("stage '" + st.id + "': " + stage_stmt.message());
+      for (size_t i = 0; i < st.ports.size(); ++i) {
+        port_stmt.reset().bind(1, run).bind(2, int64_t{st.index});
+        port_stmt.bind(3, static_cast<int64_t>(i)).bind(4, st.ports[i]);
+        if (!run_ok(port_stmt))
+          return db_.fail(port_stmt.message());
+      }
+      for (size_t i = 0; i < st.files.size(); ++i) {
+        file_stmt.reset().bind(1, run).bind(2, int64_t{st.index});
+        file_stmt.bind(3, static_cast<int64_t>(i)).bind(4, st.files[i]);
+        if (!run_ok(file_stmt))
+          return db_.fail(file_stmt.message());
+      }
+    }
+    for (auto& e : info.edges) {
+      edge_stmt.reset().bind(1, run).bind(2, int64_t{e.from}).bind(3, e.port);
+      edge_stmt.bind(4, int64_t{e.to});
+      if (!run_ok(edge_stmt))
+        return db_.fail(edge_stmt.message());
+    }
+    if (auto s = tx.commit(); !s)
+      return s.err();
+    return run;
+  }
+
+  status append(int64_t run, const std::vector<lineage_event>& events) override {
+    if (events.empty())
+      return status::ok();
+    transaction tx{db_};
+    if (auto s = tx.begin(); !s)
+      return s;
+    // Per-stage outcome counts of the rows actually inserted (a repeat adds
+    // nothing), kept in `flows` so graph and runs never scan events.
+    flow_counts_.clear();
+    for (auto& ev : events) {
+      auto src = int64_t{ev.key.source};
+      auto file = int64_t{ev.key.file};
+      auto line = static_cast<int64_t>(ev.key.line);
+      auto outcome = static_cast<int64_t>(ev.outcome);
+      insert_event_.reset().bind(1, run).bind(2, src).bind(3, file).bind(4, line);
+      insert_event_.bind(5, int64_t{ev.stage}).bind(6, outcome);
+      insert_event_.bind(7, int64_t{ev.attempt}).bind(8, int64_t{ev.replica});
+      insert_event_.bind(9, int64_t{ev.time_us});
+      if (ev.detail.empty())
+        insert_event_.bind_null(10);
+      else
+        insert_event_.bind(10, ev.detail);
+      if (insert_event_.step(), !insert_event_.ok())
+        return db_.fail(insert_event_.message());
+      if (db_.changes() == 0)
+        continue; // delivered again: already stored, counted and named
+      // A record's id is stored once per record (the first id wins). Most of
+      // its events follow soon after its first, so a set of recently named
+      // keys saves the probe into `records`; a miss only costs the probe.
+      if (!named_.contains(run, ev.key)) {
+        insert_record_.reset().bind(1, run).bind(2, src).bind(3, file).bind(4, line);
+        insert_record_.bind(5, ev.record_id);
+        if (insert_record_.step(), !insert_record_.ok())
+          return db_.fail(insert_record_.message());
+        named_.add(run, ev.key);
+      }
+      if (ev.outcome == lineage_outcome::folded) {
+        insert_fold_.reset().bind(1, run).bind(2, int64_t{ev.stage}).bind(3, ev.detail);
+        insert_fold_.bind(4, src).bind(5, file).bind(6, line);
+        if (insert_fold_.step(), !insert_fold_.ok())
+          return db_.fail(insert_fold_.message());
+      }
+      // Reads by input file (the graph's file -> source edges), routes by
+      // their names (its port edges); everything else by stage and outcome.
+      auto flow_file = ev.outcome == lineage_outcome::read ? file : -1;
+      auto& flow_detail = ev.outcome == lineage_outcome::routed ? ev.detail : no_detail_;
+      ++flow_counts_[{ev.stage, outcome, flow_file, flow_detail}];
+    }
+    for (auto& [k, n] : flow_counts_) {
+      auto& [stage, outcome, file, detail] = k;
+      add_flow_.reset().bind(1, run).bind(2, int64_t{stage}).bind(3, outcome).bind(4, file);
+      add_flow_.bind(5, detail).bind(6, n);
+      if (add_flow_.step(), !add_flow_.ok())
+        return db_.fail(add_flow_.message());
+    }
+    return tx.commit();
+  }
+
+  status end_run(int64_t run, const std::string& run_status, int64_t ended_us) override {
+    SLUICE_TRY(stmt, db_.prepare("UPDATE runs SET status = ?, ended_us = ? WHERE run = ?"));
+    stmt.bind(1, run_status).bind(2, ended_us).bind(3, run);
+    if (stmt.step(), !stmt.ok())
+      return db_.fail(stmt.message());
+    if (db_.changes() == 0)
+      return db_.fail("no run " + std::to_string(run) + " to end");
+    return status::ok();
+  }
+
+  result<size_t> prune(const lineage_retention& r, int64_t now_us, int64_t keep) override {
+    if (r.max_runs == 0 && r.max_age_days == 0)
+      return size_t{0};
+    SLUICE_TRY(select, db_.prepare(
+      "SELECT run FROM runs WHERE run != ?1 AND ("
+      " (?2 > 0 AND started_us < ?3) OR"
+      " (?4 > 0 AND run NOT IN (SELECT run FROM runs ORDER BY run DESC LIMIT ?4)))"));
+    int64_t age_us = int64_t{r.max_age_days} * 86'400'000'000;
+    select.bind(1, keep).bind(2, int64_t{r.max_age_days}).bind(3, now_us - age_us);
+    select.bind(4, int64_t{r.max_runs});
+    std::vector<int64_t> doomed;
+    while (select.step())
+      doomed.push_back(select.int64(0));
+    if (!select.ok())
+      return db_.fail(select.message());
+    if (doomed.empty())
+      return size_t{0};
+    transaction tx{db_};
+    if (auto s = tx.begin(); !s)
+      return s.err();
+    for (auto* table : run_tables) {
+      SLUICE_TRY(del, db_.prepare(std::string{"DELETE FROM "} + table + " WHERE run = ?"));
+      for (auto run : doomed) {
+        del.reset().bind(1, run);
+        if (del.step(), !del.ok())
+          return db_.fail(del.message());
+      }
+    }
+    if (auto s = tx.commit(); !s)
+      return s.err();
+    return doomed.size();
+  }
+
+private:
+  connection db_;
+  statement insert_event_;
+  statement insert_record_;
+  statement insert_fold_;
+  statement add_flow_;
+  std::map<std::tuple<stage_index, int64_t, int64_t, std::string>, int64_t> flow_counts_;
+  recent_keys named_;
+  const std::string no_detail_;
+};
+
+} // namespace
+
+result<std::unique_ptr<lineage_store>> lineage_store::open(const std::string& path) {
+  SLUICE_TRY(db, lineage_db::connection::open(path, lineage_db::connection::mode::read_write_create));
+  SLUICE_TRY(tables, db.scalar("SELECT count(*) FROM sqlite_schema"));
+  if (tables > 0) {
+    if (auto s = lineage_db::verify_store(db); !s)
+      return s.err();
+  } else if (auto app = db.scalar("PRAGMA application_id"); !app) {
+    return lineage_db::verify_store(db).err(); // not a database at all
+  }
+  // WAL: the recorder appends while `sluice lineage` reads. NORMAL: a
+  // power cut may lose the last transactions, never corrupt the file.
+  auto pragmas = std::string{"PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                             "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;"
+                             "PRAGMA application_id = "}
+                 + std::to_string(lineage_db::application_id) + "; PRAGMA user_version = "
+                 + std::to_string(lineage_db::schema_version) + ";";
+  if (auto s = db.exec(pragmas); !s)
+    return s.err();
+  if (auto s = db.exec(schema_sql); !s)
+    return s.err();
+  auto store = std::make_unique<sqlite_store>(std::move(db));
+  if (auto s = store->prepare_statements(); !s)
+    return s.err();
+  return std::unique_ptr<lineage_store>{std::move(store)};
+}
+
+} // namespace sluice
