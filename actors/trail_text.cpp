@@ -2,22 +2,20 @@
 
 #include <ctime>
 
+#include "core/trail_names.hpp"
+
 namespace sluice {
 
 std::string origin_text(const pipeline_plan& plan, const record& rec) {
-  auto& o = rec.trail().origin;
-  if (o.source < plan.source_files.size() && o.file < plan.source_files[o.source].size())
-    return plan.source_files[o.source][o.file] + ":" + std::to_string(o.line);
-  if (o.source < plan.config.stages.size())
-    return plan.config.stages[o.source].id + ":" + std::to_string(o.line);
-  return "?:" + std::to_string(o.line);
+  if (plan.names)
+    return plan.names->origin_text(rec.trail().origin);
+  return "?:" + std::to_string(rec.trail().origin.line);
 }
 
 json hops_json(const pipeline_plan& plan, const record& rec) {
   auto out = json::array();
   for (auto& h : rec.trail().hops) {
-    auto name = h.stage < plan.config.stages.size() ? plan.config.stages[h.stage].id
-                                                    : std::to_string(h.stage);
+    auto name = plan.names ? plan.names->stage(h.stage) : std::to_string(h.stage);
     out.push_back({{"stage", name}, {"at", iso_time(h.at_us)}});
   }
   return out;

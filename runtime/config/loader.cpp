@@ -12,6 +12,7 @@
 
 #include "config/env_subst.hpp"
 #include "config/params.hpp"
+#include "core/trail_names.hpp"
 #include "expr/expression.hpp"
 #include "metrics/listen_address.hpp"
 #include "ops/chaos.hpp"
@@ -618,8 +619,19 @@ struct loader {
       for (uint32_t f = 0; f < reader->file_count(); ++f)
         plan.source_files[st.index].push_back(reader->file_name(f));
     }
+    // One names table for every stage, so operators can render and read
+    // records' lineage (include_lineage, lineage.* in expressions).
+    auto names = std::make_shared<trail_names>();
+    names->source_files = plan.source_files;
+    names->generated.assign(stages.size(), false);
+    for (auto& st : stages) {
+      names->stages.push_back(st.id);
+      names->generated[st.index] = st.type == "source.generate";
+    }
+    plan.names = names;
     for (auto& st : stages) {
       st.streaming = streaming;
+      st.names = names;
       auto kind = plan.kinds[st.index];
       if (kind == nullptr)
         continue;

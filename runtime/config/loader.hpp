@@ -25,6 +25,9 @@ struct pipeline_plan {
   /// Per source stage: the names of the files it reads, by file index (for
   /// rendering record origins as "data/orders.csv:12").
   std::vector<std::vector<std::string>> source_files;
+  /// Stage ids and source files as one table for rendering trails; every
+  /// stage_spec::names points to it.
+  std::shared_ptr<const trail_names> names;
 
   pipeline_plan() = default;
   pipeline_plan(const pipeline_plan&) = delete;

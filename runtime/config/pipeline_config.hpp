@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,8 @@
 #include "ops/chaos.hpp"
 
 namespace sluice {
+
+struct trail_names; // core/trail_names.hpp
 
 /// What a stage does with a record that fails in it (`on_error`).
 enum class error_policy : uint8_t {
@@ -70,6 +73,11 @@ struct stage_spec {
   supervision_settings supervision;  ///< `supervision`, likewise
   chaos_settings chaos;              ///< the stage's `chaos` key, or a `chaos`
                                      ///< stage's params; never on a source
+  /// The pipeline's stage ids and source file names, for operators that
+  /// render or read records' lineage (`include_lineage`, `lineage.*`). Set
+  /// by the loader before any operator is built, the same table for every
+  /// stage; null for a spec built by hand (unit tests).
+  std::shared_ptr<const trail_names> names;
 };
 
 /// The whole pipeline config, parsed.
