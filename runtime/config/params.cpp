@@ -164,7 +164,7 @@ std::optional<field_path> params_reader::path(const std::string& key, bool requi
 
 std::optional<expr::expression> params_reader::compile(const std::string& text,
                                                        const std::string& json_path) {
-  auto e = expr::expression::compile(text);
+  auto e = expr::expression::compile(text, names_);
   if (!e) {
     ++errors_;
     diags_.error(json_path, e.err().message + " in '" + text + "'");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -51,6 +52,11 @@ public:
   std::optional<std::vector<std::pair<std::string, std::string>>>
   string_map(const std::string& key, bool required);
 
+  /// The pipeline's names, for `lineage.*` in the expressions this reader
+  /// compiles. The registry sets them from `stage_spec::names` before a
+  /// kind's factory runs; without them `lineage.*` is a compile error.
+  void names(std::shared_ptr<const trail_names> n) { names_ = std::move(n); }
+
   /// Compiles `text` as an expression, reporting errors at `json_path`.
   std::optional<expr::expression> compile(const std::string& text,
                                           const std::string& json_path);
@@ -83,6 +89,7 @@ private:
   std::string base_;
   std::string kind_;
   diagnostics& diags_;
+  std::shared_ptr<const trail_names> names_;
   std::set<std::string> seen_;
   size_t errors_ = 0;
 };

@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 
+#include "core/trail_names.hpp"
 #include "expr/functions.hpp"
 
 namespace sluice::expr {
@@ -30,7 +31,8 @@ const char* symbol(node_kind kind) noexcept {
     case node_kind::path:
     case node_kind::array:
     case node_kind::index:
-    case node_kind::call: break;
+    case node_kind::call:
+    case node_kind::lineage: break;
   }
   return "?";
 }
@@ -286,6 +288,20 @@ result<value> negate(const json& v) {
   return found != nullptr ? value::ref(*found) : value{};
 }
 
+// `lineage.<member>`: the record's trail, named through the pipeline's table
+// (the parser only builds this node with one).
+[[gnu::noinline]] result<value> eval_lineage(const node& n, const record& rec) {
+  auto& trail = rec.trail();
+  auto& names = *n.names;
+  switch (n.member) {
+    case lineage_member::source: return value{json(names.stage(trail.origin.source))};
+    case lineage_member::file: return value{json(names.file(trail.origin))};
+    case lineage_member::line: return value{json(static_cast<int64_t>(trail.origin.line))};
+    case lineage_member::path: return value{json(names.path(trail))};
+  }
+  return value{};
+}
+
 [[gnu::noinline]] result<value> eval_array(const node& n, const record& rec) {
   json out = json::array();
   out.get_ref<json::array_t&>().reserve(n.args.size());
@@ -335,6 +351,7 @@ result<value> eval_node(const node& n, const record& rec) {
     case node_kind::array: return eval_array(n, rec);
     case node_kind::index: return index(n, rec);
     case node_kind::call: return n.fn->fn(n, rec);
+    case node_kind::lineage: return eval_lineage(n, rec);
     case node_kind::negate: return eval_negate(n, rec);
     case node_kind::logical_not: return eval_not(n, rec);
     case node_kind::logical_and:

@@ -7,9 +7,10 @@
 
 namespace sluice::expr {
 
-result<expression> expression::compile(std::string_view text) {
+result<expression> expression::compile(std::string_view text,
+                                       std::shared_ptr<const trail_names> names) {
   try {
-    auto root = parse(text);
+    auto root = parse(text, std::move(names));
     if (!root)
       return root.err();
     expression e;

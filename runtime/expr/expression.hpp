@@ -7,6 +7,10 @@
 #include "core/record.hpp"
 #include "core/result.hpp"
 
+namespace sluice {
+struct trail_names; // core/trail_names.hpp
+}
+
 namespace sluice::expr {
 
 struct node; // the compiled tree; private to expr/
@@ -22,11 +26,16 @@ struct node; // the compiled tree; private to expr/
 /// 3. A run-time type error (a string times a number, `len` of a number, ...)
 ///    is returned as errc::type_error for that record only; it never throws.
 /// 4. A missing field evaluates to null.
+/// 5. `lineage.source`, `.file`, `.line` and `.path` read the record's trail
+///    through `names` (the pipeline's stage and file names, shared, kept
+///    alive by the compiled tree). Compiled without names, an expression
+///    using `lineage.` is a compile error saying they are not available.
 class expression {
 public:
   expression() = default;
 
-  static result<expression> compile(std::string_view text);
+  static result<expression> compile(std::string_view text,
+                                    std::shared_ptr<const trail_names> names = nullptr);
 
   /// Evaluates against one record.
   result<json> eval(const record& rec) const;

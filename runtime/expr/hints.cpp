@@ -1,6 +1,7 @@
 #include "expr/hints.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <vector>
 
 namespace sluice::expr {
@@ -82,8 +83,24 @@ std::string arity_message(const builtin& fn, size_t got) {
 }
 
 std::string suggest_keyword(std::string_view name) {
-  static const std::vector<std::string_view> keywords{"true", "false", "null"};
+  static const std::vector<std::string_view> keywords{"true", "false", "null", "lineage"};
   return closest(name, keywords, [](std::string_view k) { return k; });
+}
+
+std::string suggest_lineage_member(std::string_view name) {
+  return closest(name, lineage_members, [](const char* m) { return std::string_view{m}; });
+}
+
+std::string lineage_members_text() {
+  std::string out = "the members are ";
+  constexpr size_t n = std::size(lineage_members);
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0)
+      out += i + 1 == n ? " and " : ", ";
+    out += "lineage.";
+    out += lineage_members[i];
+  }
+  return out;
 }
 
 } // namespace sluice::expr

@@ -13,8 +13,16 @@ namespace sluice::expr {
 /// `len`); empty if nothing is close.
 std::string suggest_function(std::string_view name);
 
-/// `true`, `false` or `null` if `name` looks like a typo of one; else empty.
+/// `true`, `false`, `null` or `lineage` if `name` looks like a typo of one;
+/// else empty.
 std::string suggest_keyword(std::string_view name);
+
+/// The member of `lineage` a user probably meant by `name` ("sorce" ->
+/// "source"); empty if nothing is close.
+std::string suggest_lineage_member(std::string_view name);
+
+/// "the members are lineage.source, lineage.file, lineage.line and lineage.path".
+std::string lineage_members_text();
 
 /// "round() takes 1 argument (round(number)), got 2".
 std::string arity_message(const builtin& fn, size_t got);

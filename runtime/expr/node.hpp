@@ -8,6 +8,10 @@
 #include "core/field_path.hpp"
 #include "core/record.hpp"
 
+namespace sluice {
+struct trail_names; // core/trail_names.hpp
+}
+
 namespace sluice::expr {
 
 struct builtin;
@@ -35,7 +39,19 @@ enum class node_kind : uint8_t {
   in,
   logical_and,   ///< `args[0] && args[1] && ...` (a chain is one node)
   logical_or,    ///< `args[0] || args[1] || ...`
+  lineage,       ///< `lineage.<member>`: the record's trail, named through `names`
 };
+
+/// What `lineage.<member>` reads from the record's trail.
+enum class lineage_member : uint8_t {
+  source, ///< the id of the stage the record entered at (a source, or an aggregate)
+  file,   ///< its input file; "" for stdin, generators, aggregates
+  line,   ///< its line (record number) in that input
+  path,   ///< the ids of the stages it passed so far, in order
+};
+
+/// The member names, in the order of lineage_member, for messages and hints.
+const char* const lineage_members[] = {"source", "file", "line", "path"};
 
 /// The operator's spelling in source, for messages ("'*': ...").
 const char* symbol(node_kind kind) noexcept;
@@ -53,6 +69,8 @@ struct node {
   const builtin* fn = nullptr;             ///< call
   std::shared_ptr<const std::regex> regex; ///< call of matches(): the pattern
   std::vector<node> args;                  ///< operands, elements, arguments
+  lineage_member member = lineage_member::source;   ///< lineage
+  std::shared_ptr<const trail_names> names;         ///< lineage
 };
 
 } // namespace sluice::expr

@@ -1,6 +1,7 @@
 #include "expr/parser.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <regex>
@@ -87,7 +88,8 @@ using node_ptr = std::unique_ptr<node>;
 /// even in unoptimised builds.
 class parser {
 public:
-  explicit parser(std::string_view text) : text_(text), lex_(text) {}
+  parser(std::string_view text, std::shared_ptr<const trail_names> names)
+    : text_(text), lex_(text), names_(std::move(names)) {}
 
   result<std::shared_ptr<const node>> run();
 
@@ -100,6 +102,7 @@ private:
   result<node_ptr> parse_array();
   result<node_ptr> parse_name();
   result<node_ptr> parse_call(size_t name_pos, const builtin& fn);
+  result<node_ptr> parse_lineage(size_t name_pos);
 
   // -- leaves and checks, kept out of the recursive frames ------------------------
   [[gnu::noinline]] status advance();
@@ -127,6 +130,7 @@ private:
                                    size_t open) const;
   [[gnu::noinline]] error unknown_name(const std::string& name, size_t pos) const;
   [[gnu::noinline]] error unknown_function(const std::string& name, size_t pos) const;
+  [[gnu::noinline]] error lineage_without_member(size_t pos) const;
   [[gnu::noinline]] error after_expression() const;
   [[gnu::noinline]] error bad_argument_list(const builtin& fn, size_t parsed) const;
   std::string snippet(size_t pos, size_t len) const;
@@ -143,6 +147,7 @@ private:
   size_t prev_pos_ = 0;
   size_t prev_len_ = 0;
   uint32_t depth_ = 0;
+  std::shared_ptr<const trail_names> names_; ///< for lineage.*; may be null
 };
 
 #define SLUICE_EXPR_ADVANCE()                                                  \
@@ -278,6 +283,8 @@ result<node_ptr> parser::parse_name() {
     return parse_literal();
   auto name = std::move(cur_.text);
   SLUICE_EXPR_ADVANCE();
+  if (name == "lineage" && cur_.kind != tok::lparen)
+    return parse_lineage(pos);
   if (cur_.kind != tok::lparen)
     return unknown_name(name, pos);
   auto* fn = find_builtin(name);
@@ -313,6 +320,48 @@ result<node_ptr> parser::parse_call(size_t name_pos, const builtin& fn) {
   if (auto checked = check_call(fn, name_pos, *call, arg_pos); !checked)
     return checked.err();
   return parse_postfix(std::move(call));
+}
+
+// `lineage.<member>`: the lexer reads `.source` (and `.path[0]`) as one path
+// token right after the name; its first key picks the member and any
+// indexes after it index the member's value.
+result<node_ptr> parser::parse_lineage(size_t name_pos) {
+  constexpr size_t name_len = 7; // "lineage"
+  if (cur_.kind != tok::path || cur_.pos != name_pos + name_len || cur_.path.empty()
+      || !std::holds_alternative<std::string>(cur_.path.segments()[0]))
+    return lineage_without_member(name_pos);
+  auto member_pos = cur_.pos + 1;
+  auto& key = std::get<std::string>(cur_.path.segments()[0]);
+  auto found = std::find_if(std::begin(lineage_members), std::end(lineage_members),
+                            [&](const char* m) { return key == m; });
+  if (found == std::end(lineage_members)) {
+    std::string msg = "unknown lineage member '" + key + "'";
+    if (auto hint = suggest_lineage_member(key); !hint.empty())
+      msg += " (did you mean 'lineage." + hint + "'?)";
+    return fail(member_pos, msg + "; " + lineage_members_text());
+  }
+  if (names_ == nullptr)
+    return fail(name_pos, "lineage." + key
+                            + " is not available here: it needs the pipeline's stage names, "
+                              "which expressions get in stage params (filter, map, route, "
+                              "dedupe, aggregate keys) but not in partition_by, aggregate "
+                              "function arguments or an expression compiled on its own");
+  auto n = std::make_unique<node>();
+  n->kind = node_kind::lineage;
+  n->column = column(name_pos);
+  n->member = static_cast<lineage_member>(found - std::begin(lineage_members));
+  n->names = names_;
+  auto& segs = cur_.path.segments();
+  for (size_t i = 1; i < segs.size(); ++i) {
+    if (!std::holds_alternative<int64_t>(segs[i]))
+      return fail(member_pos, "lineage." + key + " has no member '"
+                                + std::get<std::string>(segs[i]) + "'");
+    SLUICE_TRY(indexed, unary_parent(node_kind::index, name_pos, std::move(n)));
+    indexed->index = std::get<int64_t>(segs[i]);
+    n = std::move(indexed);
+  }
+  SLUICE_EXPR_ADVANCE();
+  return parse_postfix(std::move(n));
 }
 
 result<node_ptr> parser::parse_literal() {
@@ -484,6 +533,11 @@ error parser::unknown_function(const std::string& name, size_t pos) const {
   return fail(pos, msg);
 }
 
+error parser::lineage_without_member(size_t pos) const {
+  return fail(pos, "'lineage' is the record's lineage trail, read through a member: "
+                     + lineage_members_text());
+}
+
 error parser::unknown_name(const std::string& name, size_t pos) const {
   if (auto* fn = find_builtin(name))
     return fail(pos, "'" + name + "' is a function; call it as " + std::string{fn->signature});
@@ -526,8 +580,9 @@ std::string parser::found() const {
 
 } // namespace
 
-result<std::shared_ptr<const node>> parse(std::string_view text) {
-  return parser{text}.run();
+result<std::shared_ptr<const node>> parse(std::string_view text,
+                                          std::shared_ptr<const trail_names> names) {
+  return parser{text, std::move(names)}.run();
 }
 
 } // namespace sluice::expr

@@ -18,7 +18,8 @@ constexpr uint32_t max_depth = 256;
 /// Parses `text` into a compiled tree: resolves function names, checks
 /// arities, compiles regexes and folds constant arrays. Errors are
 /// errc::invalid_config with "column N: ..." messages. Never throws for bad
-/// input.
-result<std::shared_ptr<const node>> parse(std::string_view text);
+/// input. `names` resolve `lineage.*`; without them `lineage.*` is an error.
+result<std::shared_ptr<const node>> parse(std::string_view text,
+                                          std::shared_ptr<const trail_names> names = nullptr);
 
 } // namespace sluice::expr

@@ -21,6 +21,16 @@ stage_registry::stage_registry() {
     describe_sink_stdout(),
     describe_sink_null(),
   };
+  // Every factory's params reader gets the pipeline's names, so an
+  // expression in any kind can read lineage.* without the kind passing them.
+  for (auto& k : kinds_) {
+    if (!k.make_op)
+      continue;
+    k.make_op = [make = std::move(k.make_op)](const stage_spec& spec, params_reader& p) {
+      p.names(spec.names);
+      return make(spec, p);
+    };
+  }
 }
 
 const stage_registry& stage_registry::instance() {

@@ -27,7 +27,8 @@ struct stage_kind {
   /// Parses and validates `params` (every problem to `p.diags()` with its JSON
   /// path) and builds one operator instance. Called once at validation and
   /// once per replica at start; must be deterministic. Returns nullptr when
-  /// the params have errors.
+  /// the params have errors. The registry's copy first hands `p` the
+  /// pipeline's names (`stage_spec::names`), for `lineage.*` in expressions.
   std::function<op_ptr(const stage_spec&, params_reader& p)> make_op;
 
   /// Sources only: builds the reader for the source driver (same rules).
