@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/trail_names.hpp"
 #include "io/csv.hpp"
 
 namespace sluice {
@@ -51,11 +52,14 @@ bool lacks_final_newline(const std::string& path) {
 }
 
 // The format params shared by sink.file and sink.stdout: format, columns,
-// delimiter. `implied` is the format to use when none is given.
-std::optional<record_format> parse_format(params_reader& p, data_format implied) {
+// delimiter, include_lineage. `implied` is the format to use when none is
+// given; `spec` gives the names `_lineage` is rendered with.
+std::optional<record_format> parse_format(const stage_spec& spec, params_reader& p,
+                                          data_format implied) {
   auto format = p.choice("format", false, {"jsonl", "csv"});
   auto columns = p.strings("columns", false);
   auto delimiter = p.string("delimiter", false);
+  auto include_lineage = p.boolean("include_lineage", false);
   auto fmt = format ? (*format == "csv" ? data_format::csv : data_format::jsonl) : implied;
   bool ok = true;
   if (fmt != data_format::csv) {
@@ -94,24 +98,65 @@ std::optional<record_format> parse_format(params_reader& p, data_format implied)
     }
     cols = std::move(*columns);
   }
-  if (!ok)
+  if (!ok || (p.has("include_lineage") && !include_lineage))
     return std::nullopt;
-  return record_format{fmt, delim, std::move(cols)};
+  std::shared_ptr<const trail_names> lineage;
+  if (include_lineage && *include_lineage) {
+    // A spec built by hand (a unit test) has no names: stages show as numbers.
+    lineage = spec.names ? spec.names : std::make_shared<const trail_names>();
+    if (!cols.empty() && std::find(cols.begin(), cols.end(), "_lineage") == cols.end())
+      cols.push_back("_lineage");
+  }
+  return record_format{fmt, delim, std::move(cols), std::move(lineage)};
 }
 
 } // namespace
 
 // -- record_format --------------------------------------------------------------
 
-record_format::record_format(data_format fmt, char delimiter, std::vector<std::string> columns)
-  : fmt_(fmt), delim_(delimiter), csv_(delimiter, std::move(columns)) {
+record_format::record_format(data_format fmt, char delimiter, std::vector<std::string> columns,
+                             std::shared_ptr<const trail_names> lineage)
+  : fmt_(fmt), delim_(delimiter), csv_(delimiter, std::move(columns)),
+    lineage_(std::move(lineage)) {
 }
 
 status record_format::append(const record& rec, std::string& out) {
+  if (lineage_)
+    return append_with_lineage(rec, out);
   if (fmt_ == data_format::csv)
     return csv_.write(rec.content(), out);
   rec.serialize(out);
   out.push_back('\n');
+  return {};
+}
+
+status record_format::append_with_lineage(const record& rec, std::string& out) {
+  auto& content = rec.content();
+  if (!content.is_object())
+    return error{errc::type_error, std::string{"include_lineage: the record is "}
+                                     + content.type_name() + ", not an object"};
+  auto trail = lineage_->to_json(rec.trail());
+  if (fmt_ == data_format::csv) {
+    auto row = content; // a copy: the column holds the trail as JSON text
+    row["_lineage"] = trail.dump(-1, ' ', false, json::error_handler_t::replace);
+    return csv_.write(row, out);
+  }
+  if (content.contains("_lineage")) {
+    auto copy = content; // the record's own `_lineage` is replaced
+    copy["_lineage"] = std::move(trail);
+    out += copy.dump(-1, ' ', false, json::error_handler_t::replace);
+    out.push_back('\n');
+    return {};
+  }
+  // Spliced into the serialised object: no copy of the content.
+  auto start = out.size();
+  rec.serialize(out);
+  out.pop_back(); // the closing '}'
+  if (out.size() - start > 1)
+    out.push_back(',');
+  out += "\"_lineage\":";
+  out += trail.dump(-1, ' ', false, json::error_handler_t::replace);
+  out += "}\n";
   return {};
 }
 
@@ -285,8 +330,8 @@ stage_kind describe_sink_file() {
   k.make_op = [](const stage_spec& spec, params_reader& p) -> op_ptr {
     auto path = p.string("path", true);
     auto implied = path ? format_from_extension(*path) : std::nullopt;
-    auto fmt = parse_format(p, implied == data_format::csv ? data_format::csv
-                                                           : data_format::jsonl);
+    auto fmt = parse_format(spec, p, implied == data_format::csv ? data_format::csv
+                                                                 : data_format::jsonl);
     auto mode = p.choice("mode", false, {"overwrite", "append"});
     bool ok = fmt.has_value();
     std::string resolved;
@@ -319,8 +364,8 @@ stage_kind describe_sink_stdout() {
   k.role = stage_role::sink;
   k.summary = "writes JSON lines or CSV to standard output";
   k.allows_parallelism = false;
-  k.make_op = [](const stage_spec&, params_reader& p) -> op_ptr {
-    auto fmt = parse_format(p, data_format::jsonl);
+  k.make_op = [](const stage_spec& spec, params_reader& p) -> op_ptr {
+    auto fmt = parse_format(spec, p, data_format::jsonl);
     if (!p.finish() || !fmt)
       return nullptr;
     return std::make_unique<stdout_sink_op>(std::move(*fmt));

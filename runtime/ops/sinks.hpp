@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,11 +24,15 @@ stage_kind describe_sink_stdout();
 stage_kind describe_sink_null();
 
 /// How a sink turns records into bytes: one compact JSON object per line, or
-/// CSV rows (io/csv_writer.hpp).
+/// CSV rows (io/csv_writer.hpp). With `lineage` (the sink's
+/// `include_lineage`), each record gets a `_lineage` field rendered through
+/// it (trail_names::to_json): an object in JSON lines, its compact JSON text
+/// in a CSV column (added as the last of given `columns` if they lack it).
 class record_format {
 public:
   explicit record_format(data_format fmt = data_format::jsonl, char delimiter = ',',
-                         std::vector<std::string> columns = {});
+                         std::vector<std::string> columns = {},
+                         std::shared_ptr<const trail_names> lineage = nullptr);
 
   /// Appends `rec` to `out`; an error (a CSV row that does not fit the
   /// columns) appends nothing.
@@ -41,9 +46,12 @@ public:
   csv_writer& csv() noexcept { return csv_; }
 
 private:
+  status append_with_lineage(const record& rec, std::string& out);
+
   data_format fmt_;
   char delim_;
   csv_writer csv_;
+  std::shared_ptr<const trail_names> lineage_; ///< null: no `_lineage`
 };
 
 /// sink.file's operator: buffers a batch, writes it with one write(2) in
