@@ -323,58 +323,72 @@ result<lineage_find_result> lineage_query::find(const lineage_find_filter& f) {
                                           + (list.empty() ? "(none)" : list)};
     }
   }
-  std::string where = " WHERE e.run = ?1";
-  if (stage >= 0)
-    where += " AND e.stage = ?2";
-  else if (f.outcome && !names->stages.empty()) {
-    // Lets the (run, stage, outcome, time) index serve an outcome alone.
-    where += " AND e.stage IN (";
-    for (auto& [i, s] : names->stages)
-      where += (i == names->stages.begin()->first ? "" : ",") + std::to_string(i);
-    where += ")";
-  }
-  if (f.outcome)
-    where += " AND e.outcome = ?3";
+  // Filters other than stage and outcome, on events `e`.
+  std::string more;
   if (f.since_us)
-    where += " AND e.time_us >= ?4";
+    more += " AND e.time_us >= ?4";
   if (f.until_us)
-    where += " AND e.time_us < ?5";
+    more += " AND e.time_us < ?5";
   if (!files.empty()) {
-    where += " AND (e.src, e.file) IN (VALUES ";
+    more += " AND (e.src, e.file) IN (VALUES ";
     for (size_t i = 0; i < files.size(); ++i)
-      where += (i ? ",(" : "(") + std::to_string(files[i].first) + ","
-               + std::to_string(files[i].second) + ")";
-    where += ")";
+      more += (i ? ",(" : "(") + std::to_string(files[i].first) + ","
+              + std::to_string(files[i].second) + ")";
+    more += ")";
   }
   auto bind_all = [&](statement& s) {
     s.bind(1, r);
-    if (stage >= 0)
-      s.bind(2, stage);
-    if (f.outcome)
-      s.bind(3, static_cast<int64_t>(*f.outcome));
     if (f.since_us)
       s.bind(4, *f.since_us);
     if (f.until_us)
       s.bind(5, *f.until_us);
+    s.bind(6, static_cast<int64_t>(f.limit));
   };
-  // Without a time or file filter the per-stage counts answer the total.
-  bool counted = !f.since_us && !f.until_us && files.empty();
-  std::string count_sql =
-    counted ? "SELECT coalesce(sum(n), 0) FROM flows e" + where
-            : "SELECT count(*) FROM events e" + where;
-  SLUICE_TRY(count, db.prepare(count_sql));
+  // The (stage, outcome) pairs of the run that match, from the counts.
+  std::string pair_where = " WHERE e.run = ?1";
+  if (stage >= 0)
+    pair_where += " AND e.stage = " + std::to_string(stage);
+  if (f.outcome)
+    pair_where += " AND e.outcome = " + std::to_string(static_cast<int>(*f.outcome));
+  std::vector<std::pair<int64_t, int64_t>> pairs;
+  {
+    SLUICE_TRY(ps, db.prepare("SELECT DISTINCT stage, outcome FROM flows e" + pair_where));
+    ps.bind(1, r);
+    while (ps.step())
+      pairs.emplace_back(ps.int64(0), ps.int64(1));
+    if (!ps.ok())
+      return impl_->fail(ps);
+  }
+  if (pairs.empty())
+    return out;
+  // Without a time filter the counts answer the total (files included).
+  bool counted = !f.since_us && !f.until_us;
+  std::string file_only = more.substr(more.find(" AND (e.src") == std::string::npos
+                                        ? more.size() : more.find(" AND (e.src"));
+  SLUICE_TRY(count, db.prepare(counted ? "SELECT coalesce(sum(n), 0) FROM flows e" + pair_where
+                                           + file_only
+                                       : "SELECT count(*) FROM events e" + pair_where + more));
   bind_all(count);
   if (count.step())
     out.total = count.int64(0);
   if (!count.ok())
     return impl_->fail(count);
+  // Each (stage, outcome) is one range of events_by_stage already in time
+  // order: take the first `limit` of each, merge, then name only those.
+  std::string arms;
+  for (auto& [s, o] : pairs)
+    arms += std::string{arms.empty() ? "" : " UNION ALL "}
+            + "SELECT * FROM (SELECT e.src, e.file, e.line, e.stage, e.outcome, e.attempt,"
+              " e.replica, e.time_us, e.detail FROM events e WHERE e.run = ?1 AND e.stage = "
+            + std::to_string(s) + " AND e.outcome = " + std::to_string(o) + more
+            + " ORDER BY e.time_us, e.src, e.file, e.line LIMIT ?6)";
   SLUICE_TRY(rows, db.prepare(
-    "SELECT e.src, e.file, e.line, e.stage, e.outcome, e.attempt, e.replica, e.time_us,"
-    " e.detail, r.record_id FROM events e JOIN records r ON r.run = e.run AND r.src = e.src"
-    " AND r.file = e.file AND r.line = e.line" + where
-    + " ORDER BY e.time_us, e.src, e.file, e.line LIMIT ?6"));
+    "SELECT m.src, m.file, m.line, m.stage, m.outcome, m.attempt, m.replica, m.time_us,"
+    " m.detail, r.record_id FROM (SELECT * FROM (" + arms
+    + ") ORDER BY time_us, src, file, line LIMIT ?6) m JOIN records r ON r.run = ?1"
+      " AND r.src = m.src AND r.file = m.file AND r.line = m.line"
+      " ORDER BY m.time_us, m.src, m.file, m.line, m.stage"));
   bind_all(rows);
-  rows.bind(6, static_cast<int64_t>(f.limit));
   while (rows.step())
     out.rows.push_back({rows.text(9), names->origin(key_of(rows, 0)), step_of(rows, 3, *names)});
   if (!rows.ok())
@@ -408,7 +422,8 @@ result<lineage_graph> lineage_query::graph(std::optional<int64_t> run, bool all_
       edge_order.push_back(k);
     edge_counts[k] += n;
   };
-  SLUICE_TRY(flows, db.prepare("SELECT stage, outcome, file, detail, n FROM flows WHERE run = ?"));
+  SLUICE_TRY(flows, db.prepare("SELECT stage, outcome, file, detail, n FROM flows WHERE run = ?"
+                               " AND (outcome != 1 OR src = stage)"));
   for (auto r : g.runs) {
     SLUICE_TRY(names, impl_->names_of(r));
     // Per stage: records sent on, written, dead-lettered; per route; per file read.

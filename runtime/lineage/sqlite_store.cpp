@@ -51,8 +51,8 @@ CREATE TABLE IF NOT EXISTS folds(
   PRIMARY KEY(run, stage, into_id, src, file, line)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS flows(
   run INTEGER NOT NULL, stage INTEGER NOT NULL, outcome INTEGER NOT NULL,
-  file INTEGER NOT NULL, detail TEXT NOT NULL, n INTEGER NOT NULL,
-  PRIMARY KEY(run, stage, outcome, file, detail)) WITHOUT ROWID;
+  src INTEGER NOT NULL, file INTEGER NOT NULL, detail TEXT NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY(run, stage, outcome, src, file, detail)) WITHOUT ROWID;
 )sql";
 
 // The tables holding a run's rows, for prune.
@@ -143,7 +143,7 @@ public:
            {&insert_event_, "INSERT OR IGNORE INTO events VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"},
            {&insert_record_, "INSERT OR IGNORE INTO records VALUES(?1,?2,?3,?4,?5)"},
            {&insert_fold_, "INSERT OR IGNORE INTO folds VALUES(?1,?2,?3,?4,?5,?6)"},
-           {&add_flow_, "INSERT INTO flows VALUES(?1,?2,?3,?4,?5,?6) "
+           {&add_flow_, "INSERT INTO flows VALUES(?1,?2,?3,?4,?5,?6,?7) "
                         "ON CONFLICT DO UPDATE SET n = n + excluded.n"},
          })
       if (auto st = prep(*s, sql); !st)
@@ -238,16 +238,15 @@ public:
         if (insert_fold_.step(), !insert_fold_.ok())
           return db_.fail(insert_fold_.message());
       }
-      // Reads by input file (the graph's file -> source edges), routes by
-      // their names (its port edges); everything else by stage and outcome.
-      auto flow_file = ev.outcome == lineage_outcome::read ? file : -1;
+      // By stage, outcome and where the records came from (the graph's
+      // file -> source edges, find's totals by file); routes by their names.
       auto& flow_detail = ev.outcome == lineage_outcome::routed ? ev.detail : no_detail_;
-      ++flow_counts_[{ev.stage, outcome, flow_file, flow_detail}];
+      ++flow_counts_[{ev.stage, outcome, src, file, flow_detail}];
     }
     for (auto& [k, n] : flow_counts_) {
-      auto& [stage, outcome, file, detail] = k;
-      add_flow_.reset().bind(1, run).bind(2, int64_t{stage}).bind(3, outcome).bind(4, file);
-      add_flow_.bind(5, detail).bind(6, n);
+      auto& [stage, outcome, src, file, detail] = k;
+      add_flow_.reset().bind(1, run).bind(2, int64_t{stage}).bind(3, outcome).bind(4, src);
+      add_flow_.bind(5, file).bind(6, detail).bind(7, n);
       if (add_flow_.step(), !add_flow_.ok())
         return db_.fail(add_flow_.message());
     }
@@ -303,7 +302,7 @@ private:
   statement insert_record_;
   statement insert_fold_;
   statement add_flow_;
-  std::map<std::tuple<stage_index, int64_t, int64_t, std::string>, int64_t> flow_counts_;
+  std::map<std::tuple<stage_index, int64_t, int64_t, int64_t, std::string>, int64_t> flow_counts_;
   recent_keys named_;
   const std::string no_detail_;
 };
@@ -312,13 +311,12 @@ private:
 
 result<std::unique_ptr<lineage_store>> lineage_store::open(const std::string& path) {
   SLUICE_TRY(db, lineage_db::connection::open(path, lineage_db::connection::mode::read_write_create));
-  SLUICE_TRY(tables, db.scalar("SELECT count(*) FROM sqlite_schema"));
-  if (tables > 0) {
+  auto tables = db.scalar("SELECT count(*) FROM sqlite_schema");
+  if (!tables) // not a database at all: verify_store says so in words
+    return lineage_db::verify_store(db).err();
+  if (*tables > 0) // an existing store, or someone else's database
     if (auto s = lineage_db::verify_store(db); !s)
       return s.err();
-  } else if (auto app = db.scalar("PRAGMA application_id"); !app) {
-    return lineage_db::verify_store(db).err(); // not a database at all
-  }
   // WAL: the recorder appends while `sluice lineage` reads. NORMAL: a
   // power cut may lose the last transactions, never corrupt the file.
   auto pragmas = std::string{"PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
