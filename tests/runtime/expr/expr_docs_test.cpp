@@ -1,11 +1,13 @@
 // Every example in docs/expressions.md, evaluated as the page says it
 // evaluates. Change both together.
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "core/trail_names.hpp"
 #include "runtime/expr/expr_test_support.hpp"
 
 using sluice::json;
@@ -215,4 +217,43 @@ TEST_CASE("the expressions of the config examples compile", "[expr][docs]") {
      R"({"email": "x@mailinator.com", "amount": 1})", "true"},
     {"floor(.amount / 100) * 100", R"({"amount": 250})", "200"},
   });
+}
+
+TEST_CASE("the lineage examples of the reference hold", "[expr][docs][lineage]") {
+  auto names = std::make_shared<sluice::trail_names>();
+  names->stages = {"eu_orders", "us_orders", "by_origin"};
+  names->source_files = {{"data/eu/2026-11-01.jsonl"}, {"data/us/2026-10-31.jsonl"}, {}};
+  names->generated = {false, false, false};
+  auto record_from = [](sluice::stage_index source, sluice::json content = sluice::json::object()) {
+    sluice::lineage_trail t;
+    t.origin = {source, 0, 4};
+    t.hops = {{source, 1}};
+    return sluice::record{"r", std::move(content), std::move(t)};
+  };
+  auto eval = [&](const char* text, const sluice::record& rec) {
+    auto e = sluice::expr::expression::compile(text, names);
+    REQUIRE(e);
+    auto v = e->eval(rec);
+    REQUIRE(v);
+    return v->dump();
+  };
+  auto eu = record_from(0, {{"lineage", {{"source", "a field"}}}});
+  auto us = record_from(1);
+  CHECK(eval(R"(lineage.source == "eu_orders")", eu) == "true");
+  CHECK(eval(R"(lineage.source == "eu_orders")", us) == "false");
+  CHECK(eval(R"(contains(lineage.file, "2026-11"))", eu) == "true");
+  CHECK(eval(R"(contains(lineage.file, "2026-11"))", us) == "false");
+  CHECK(eval("lineage.file", eu) == R"("data/eu/2026-11-01.jsonl")");
+  CHECK(eval("lineage.line", eu) == "4");
+  CHECK(eval("lineage.path", eu) == R"(["eu_orders"])");
+  CHECK(eval("lineage.path[0]", eu) == R"("eu_orders")");
+  CHECK(eval("lineage.path[-1]", eu) == R"("eu_orders")");
+  CHECK(eval(".lineage.source", eu) == R"("a field")");
+  auto e = sluice::expr::expression::compile("lineage.sorce", names);
+  REQUIRE_FALSE(e);
+  CHECK(e.err().message
+        == "column 9: unknown lineage member 'sorce' (did you mean 'lineage.source'?); the "
+           "members are lineage.source, lineage.file, lineage.line and lineage.path");
+  CHECK_THAT(compile_error("lineage.source"),
+             Catch::StartsWith("column 1: lineage.source is not available here: "));
 }
