@@ -365,9 +365,24 @@ result<lineage_find_result> lineage_query::find(const lineage_find_filter& f) {
   bool counted = !f.since_us && !f.until_us;
   std::string file_only = more.substr(more.find(" AND (e.src") == std::string::npos
                                         ? more.size() : more.find(" AND (e.src"));
-  SLUICE_TRY(count, db.prepare(counted ? "SELECT coalesce(sum(n), 0) FROM flows e" + pair_where
-                                           + file_only
-                                       : "SELECT count(*) FROM events e" + pair_where + more));
+  // Else a count over events_by_stage: every matching stage and outcome
+  // (pairs that do not occur hold no rows), then the time range.
+  std::set<int64_t> stage_set, outcome_set;
+  for (auto& [s, o] : pairs) {
+    stage_set.insert(s);
+    outcome_set.insert(o);
+  }
+  auto in_list = [](const std::set<int64_t>& values) {
+    std::string list;
+    for (auto v : values)
+      list += (list.empty() ? "" : ",") + std::to_string(v);
+    return "(" + list + ")";
+  };
+  SLUICE_TRY(count, db.prepare(
+    counted ? "SELECT coalesce(sum(n), 0) FROM flows e" + pair_where + file_only
+            : "SELECT count(*) FROM events e INDEXED BY events_by_stage WHERE e.run = ?1"
+              " AND e.stage IN " + in_list(stage_set) + " AND e.outcome IN "
+              + in_list(outcome_set) + more));
   bind_all(count);
   if (count.step())
     out.total = count.int64(0);
@@ -379,7 +394,8 @@ result<lineage_find_result> lineage_query::find(const lineage_find_filter& f) {
   for (auto& [s, o] : pairs)
     arms += std::string{arms.empty() ? "" : " UNION ALL "}
             + "SELECT * FROM (SELECT e.src, e.file, e.line, e.stage, e.outcome, e.attempt,"
-              " e.replica, e.time_us, e.detail FROM events e WHERE e.run = ?1 AND e.stage = "
+              " e.replica, e.time_us, e.detail FROM events e INDEXED BY events_by_stage"
+              " WHERE e.run = ?1 AND e.stage = "
             + std::to_string(s) + " AND e.outcome = " + std::to_string(o) + more
             + " ORDER BY e.time_us, e.src, e.file, e.line LIMIT ?6)";
   SLUICE_TRY(rows, db.prepare(
