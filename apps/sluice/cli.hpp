@@ -35,6 +35,9 @@ int graph(const config_args& args, const std::string& format);
 int kinds();
 /// `sluice dlq inspect|replay ...`; argv[0] is "dlq" (cmd_dlq.cpp).
 int dlq(int argc, char** argv);
+/// `sluice lineage runs|trace|find|graph|export STORE ...`; argv[0] is
+/// "lineage" (cmd_lineage.cpp).
+int lineage(int argc, char** argv);
 /// `sluice top [ADDRESS] [--interval MS] [--once] [--json]`; argv[0] is
 /// "top" (cmd_top.cpp, apps/sluice/top/).
 int top(int argc, char** argv);

@@ -21,6 +21,8 @@ commands:
   dlq inspect FILE  summarise a dead-letter file (counts by stage and error)
   dlq replay FILE --into CONFIG --stage ID
                     feed dead letters back into a pipeline at a stage, then run it
+  lineage runs|trace|find|graph|export STORE ...
+                    read a lineage store: a record's trace, events by stage and outcome
   top [ADDRESS]     the live console of a running pipeline (default 127.0.0.1:7464);
                     --once prints one snapshot (--json as JSON), --interval MS
 
@@ -52,6 +54,8 @@ int main(int argc, char** argv) {
     return sluice::cli::kinds();
   if (command == "dlq")
     return sluice::cli::dlq(argc - 1, argv + 1);
+  if (command == "lineage")
+    return sluice::cli::lineage(argc - 1, argv + 1);
   if (command == "top")
     return sluice::cli::top(argc - 1, argv + 1);
   if (command != "run" && command != "validate" && command != "graph") {
