@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "dlq_actor.hpp"
+#include "lineage_recorder.hpp"
 #include "messages.hpp"
 #include "ops/registry.hpp"
 #include "source_driver.hpp"
@@ -29,6 +30,7 @@ struct member {
   uint32_t replica = 0;
   bool driver = false;
   bool dlq = false;
+  bool lineage = false;
   bool done = false;
   wiring wires;
 };
@@ -58,6 +60,8 @@ struct coord_state {
 std::string member_name(const pipeline_plan& plan, const member& m) {
   if (m.dlq)
     return "the dead-letter sink";
+  if (m.lineage)
+    return "the lineage recorder";
   auto& id = plan.config.stages[m.stage].id;
   if (m.driver)
     return "the reader of source '" + id + "'";
@@ -67,7 +71,9 @@ std::string member_name(const pipeline_plan& plan, const member& m) {
 }
 
 /// The key a member counts under for stage_started/stage_finished events.
-stage_index event_key(const member& m) { return m.dlq ? dlq_stage : m.stage; }
+stage_index event_key(const member& m) {
+  return m.dlq ? dlq_stage : m.lineage ? lineage_stage : m.stage;
+}
 
 } // namespace
 
@@ -81,7 +87,9 @@ caf::behavior coordinator(caf::event_based_actor* self,
   // -- run events (docs/observability.md) -------------------------------------------
 
   auto stage_label = [=](stage_index s) {
-    return s == dlq_stage ? std::string{"dlq"} : st->plan->config.stages[s].id;
+    return s == dlq_stage       ? std::string{"dlq"}
+           : s == lineage_stage ? std::string{"lineage"}
+                                : st->plan->config.stages[s].id;
   };
   auto event = [=](std::string kind, std::string stage, std::string message,
                    std::string status = {}, std::vector<stage_stats> final_stats = {}) {
@@ -135,8 +143,10 @@ caf::behavior coordinator(caf::event_based_actor* self,
         finalize();
     };
     for (auto& m : st->members) {
-      auto req = commit ? self->request(m.handle, commit_timeout, commit_atom::value)
-                        : self->request(m.handle, commit_timeout, abort_atom::value);
+      auto req = !commit    ? self->request(m.handle, commit_timeout, abort_atom::value)
+                 : m.lineage ? self->request(m.handle, commit_timeout, commit_atom::value,
+                                             std::string{st->stopping ? "stopped" : "ok"})
+                             : self->request(m.handle, commit_timeout, commit_atom::value);
       req.then([=](std::string& err) { on_reply(std::move(err)); },
                [=](caf::error& err) {
                  on_reply(commit ? "commit did not answer: " + self->system().render(err)
@@ -261,6 +271,21 @@ caf::behavior coordinator(caf::event_based_actor* self,
       }
       st->members.push_back(std::move(sink));
     }
+    // The lineage recorder: every stage replica sends it its events.
+    if (pl.config.lineage.on()) {
+      member rec;
+      rec.lineage = true;
+      rec.stage = lineage_stage;
+      rec.handle = self->spawn<caf::detached>(lineage_recorder, st->plan);
+      edge_id k = 0;
+      for (auto& m : st->members) {
+        if (m.driver || m.dlq)
+          continue;
+        m.wires.lineage = rec.handle;
+        rec.wires.inputs.push_back(in_edge_desc{++k, m.handle});
+      }
+      st->members.push_back(std::move(rec));
+    }
     for (size_t i = 0; i < st->members.size(); ++i) {
       auto& m = st->members[i];
       m.wires.coordinator = self;
@@ -294,6 +319,8 @@ caf::behavior coordinator(caf::event_based_actor* self,
               std::map<edge_id, std::pair<uint32_t, port_index>> senders;
               for (size_t k = 0; k < st->members.size(); ++k) {
                 auto& mm = st->members[k];
+                if (mm.lineage)
+                  continue; // not a stage: its events have no place in the stage table
                 topo.members.push_back(topology_member{
                   mm.handle, mm.stage, mm.replica,
                   static_cast<uint8_t>(mm.driver ? 1 : mm.dlq ? 2 : 0)});
@@ -303,7 +330,8 @@ caf::behavior coordinator(caf::event_based_actor* self,
                   senders[mm.wires.dlq.edge] = {static_cast<uint32_t>(k), 0};
               }
               for (size_t k = 0; k < st->members.size(); ++k)
-                for (auto& in : st->members[k].wires.inputs)
+                for (auto& in : st->members[k].lineage ? std::vector<in_edge_desc>{}
+                                                       : st->members[k].wires.inputs)
                   if (auto it = senders.find(in.edge); it != senders.end())
                     topo.edges.push_back(topology_edge{in.edge, it->second.first,
                                                        it->second.second,
@@ -314,7 +342,7 @@ caf::behavior coordinator(caf::event_based_actor* self,
                   std::to_string(st->members.size()) + " actors, "
                     + std::to_string(st->plan->config.stages.size()) + " stages");
             for (auto& mm : st->members)
-              if (mm.driver || mm.dlq)
+              if (mm.driver || mm.dlq || mm.lineage)
                 self->send(mm.handle, start_atom::value);
             if (st->stopping)
               for (auto& mm : st->members)

@@ -18,7 +18,10 @@ void register_message_types(caf::actor_system_config& cfg) {
     .add_message_type<stage_failed>("sluice.stage_failed")
     .add_message_type<replica_metrics>("sluice.replica_metrics")
     .add_message_type<run_topology>("sluice.run_topology")
-    .add_message_type<run_event_msg>("sluice.run_event");
+    .add_message_type<run_event_msg>("sluice.run_event")
+    .add_message_type<lineage_batch_msg>("sluice.lineage_batch")
+    .add_message_type<lineage_ack_msg>("sluice.lineage_ack")
+    .add_message_type<lineage_eos_msg>("sluice.lineage_eos");
 }
 
 } // namespace sluice

@@ -18,6 +18,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include "core/record.hpp"
+#include "lineage/event.hpp"
 #include "metrics/histogram.hpp"
 #include "ops/operator.hpp"
 
@@ -185,11 +186,13 @@ struct wiring {
   std::vector<in_edge_desc> inputs;
   out_edge_desc dlq;
   caf::actor coordinator;
+  caf::actor lineage; ///< the lineage recorder, when the run records lineage
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wiring& x) {
-  return f(caf::meta::type_name("wiring"), x.outputs, x.inputs, x.dlq, x.coordinator);
+  return f(caf::meta::type_name("wiring"), x.outputs, x.inputs, x.dlq, x.coordinator,
+           x.lineage);
 }
 
 // -- reports (actors -> coordinator) ----------------------------------------------
@@ -291,6 +294,75 @@ typename Inspector::result_type inspect(Inspector& f, stage_done& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_failed& x) {
   return f(caf::meta::type_name("stage_failed"), x.stage, x.replica, x.message);
+}
+
+// -- lineage (stage replicas -> the lineage recorder; docs/lineage.md) ------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lineage_key& x) {
+  return f(caf::meta::type_name("lineage_key"), x.source, x.file, x.line);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lineage_event& x) {
+  return f(caf::meta::type_name("lineage_event"), x.key, x.record_id, x.stage, x.replica,
+           x.time_us, x.outcome, x.attempt, x.detail);
+}
+
+using lineage_payload = std::shared_ptr<std::vector<lineage_event>>;
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lineage_payload& x) {
+  std::vector<lineage_event> tmp;
+  auto save = caf::meta::save_callback([&]() -> caf::error {
+    if (x)
+      tmp = *x;
+    return caf::none;
+  });
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x = std::make_shared<std::vector<lineage_event>>(std::move(tmp));
+    return caf::none;
+  });
+  return f(caf::meta::type_name("lineage_payload"), save, tmp, load);
+}
+
+/// A replica's events of one unit of work (an input batch, a tick, its
+/// finish), `seq` counting from 1 per replica. Kept by the replica's cell
+/// until acknowledged, sent again after a restart (the store ignores
+/// events it has); at most the stage's `window` unacknowledged, so a
+/// recorder that falls behind slows the pipeline rather than losing events.
+struct lineage_batch_msg {
+  stage_index stage = 0;
+  uint32_t replica = 0;
+  uint64_t seq = 0;
+  lineage_payload events;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lineage_batch_msg& x) {
+  return f(caf::meta::type_name("lineage_batch_msg"), x.stage, x.replica, x.seq, x.events);
+}
+
+/// The recorder stored batch `seq` (recorder -> the replica that sent it).
+struct lineage_ack_msg {
+  uint64_t seq = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lineage_ack_msg& x) {
+  return f(caf::meta::type_name("lineage_ack_msg"), x.seq);
+}
+
+/// A replica finished: it sends no more events after batch `last_seq`.
+struct lineage_eos_msg {
+  stage_index stage = 0;
+  uint32_t replica = 0;
+  uint64_t last_seq = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lineage_eos_msg& x) {
+  return f(caf::meta::type_name("lineage_eos_msg"), x.stage, x.replica, x.last_seq);
 }
 
 // -- metrics (the collector samples every actor; docs/observability.md) ---------

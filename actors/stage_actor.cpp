@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/fault.hpp"
+#include "lineage/event.hpp"
 #include "messages.hpp"
 #include "ops/chaos.hpp"
 #include "ops/registry.hpp"
@@ -101,6 +102,13 @@ struct replica_cell {
   chaos_monkey chaos;
   circuit_breaker breaker;
   std::string last_crash;               ///< why the last worker died
+  // Lineage (docs/lineage.md): the events of the unit of work in progress,
+  // and the event batches sent to the recorder and not acknowledged yet.
+  caf::actor lineage;                   ///< the recorder; unset: lineage is off
+  double lineage_rate = 1.0;            ///< sampled mode: the share traced
+  std::vector<lineage_event> lin_events;
+  std::deque<std::pair<uint64_t, lineage_payload>> lin_unacked;
+  uint64_t lin_seq = 0;
   bool finished = false;
   bool failed = false;
   bool ended = false;                   ///< committed or aborted
@@ -119,6 +127,39 @@ struct replica_cell {
 
 using cell_ptr = std::shared_ptr<replica_cell>;
 
+/// What a map stage does to every record, for its `changed` lineage
+/// events: "set amount_cents; rename user->customer; drop note".
+template <class Json>
+std::string map_changes(const Json& params) {
+  std::string out;
+  auto part = [&](const std::string& text) { out += (out.empty() ? "" : "; ") + text; };
+  auto names = [](const json& list) {
+    std::string t;
+    for (auto& v : list)
+      t += (t.empty() ? "" : ", ") + (v.is_string() ? v.template get<std::string>() : v.dump());
+    return t;
+  };
+  if (auto it = params.find("set"); it != params.end() && it->is_object() && !it->empty()) {
+    std::string t;
+    for (auto& [k, v] : it->items()) {
+      (void) v;
+      t += (t.empty() ? "" : ", ") + k;
+    }
+    part("set " + t);
+  }
+  if (auto it = params.find("rename"); it != params.end() && it->is_object() && !it->empty()) {
+    std::string t;
+    for (auto& [k, v] : it->items())
+      t += (t.empty() ? "" : ", ") + k + "->" + (v.is_string() ? v.template get<std::string>() : v.dump());
+    part("rename " + t);
+  }
+  if (auto it = params.find("drop"); it != params.end() && it->is_array() && !it->empty())
+    part("drop " + names(*it));
+  if (auto it = params.find("keep"); it != params.end() && it->is_array() && !it->empty())
+    part("keep " + names(*it));
+  return out;
+}
+
 /// What one attempt at a record knows of its earlier attempts.
 struct attempt_ctx {
   uint32_t attempts = 1; ///< this attempt's number
@@ -135,31 +176,112 @@ struct worker final : emitter {
   attempt_ctx ctx;
   bool accounted = false;   ///< the current input record got an emit/discard/fail
   bool in_finish = false;   ///< emits now are derived records, not inputs passing
+  bool in_end_batch = false; ///< emits in end_batch are derived records too
   bool transient_failure = false; ///< a transient failure in the current unit of work
   bool linger_armed = false;
   int64_t resume_at_us = 0; ///< a resume timer is armed for this time (0: none)
   int64_t batch_time = 0;
   const bool chaos_on;      ///< any injected fault configured (skips the clock read)
 
+  lineage_outcome pass_outcome = lineage_outcome::passed; ///< what emitting an input means here
+  std::string pass_detail;  ///< a map's changes, for `changed` events
+
   worker(caf::event_based_actor* s, cell_ptr cp)
-    : self(s), cell(std::move(cp)), c(*cell), spec(c.spec), chaos_on(spec.chaos.any()) {}
+    : self(s), cell(std::move(cp)), c(*cell), spec(c.spec), chaos_on(spec.chaos.any()) {
+    auto kind = c.plan->kinds[spec.index];
+    if (kind->role == stage_role::source) {
+      pass_outcome = lineage_outcome::read;
+    } else if (spec.type == "route") {
+      pass_outcome = lineage_outcome::routed;
+    } else if (spec.type == "map") {
+      pass_outcome = lineage_outcome::changed;
+      pass_detail = map_changes(spec.params_ordered);
+    }
+  }
+
+  // -- lineage --------------------------------------------------------------------
+
+  /// Records what this stage did to `rec` (if lineage is on and the record
+  /// is traced), into the current unit of work's events.
+  void trace(const record& rec, lineage_outcome o, std::string detail = {}, uint32_t attempt = 0) {
+    if (!c.lineage)
+      return;
+    auto key = lineage_key::of(rec);
+    if (c.lineage_rate < 1.0 && !lineage_sampled(key, c.lineage_rate))
+      return;
+    c.lin_events.push_back(lineage_event{key, rec.id(), spec.index, c.replica, batch_time, o,
+                                         attempt, std::move(detail)});
+  }
+
+  /// A route sent the record on another port too: add it to its event.
+  void trace_more_ports(const record& rec, port_index port) {
+    if (!c.lineage || c.lin_events.empty())
+      return;
+    auto& last = c.lin_events.back();
+    if (last.outcome == lineage_outcome::routed && last.key == lineage_key::of(rec))
+      last.detail += "," + port_name(port);
+  }
+
+  std::string port_name(port_index port) const {
+    auto& names = c.plan->ports[spec.index];
+    return port < names.size() ? names[port] : std::string{};
+  }
+
+  /// Sends the events gathered so far as one batch (kept until acknowledged).
+  void lineage_flush() {
+    if (!c.lineage || c.lin_events.empty())
+      return;
+    auto payload = std::make_shared<std::vector<lineage_event>>(std::move(c.lin_events));
+    c.lin_events.clear();
+    auto seq = ++c.lin_seq;
+    c.lin_unacked.emplace_back(seq, payload);
+    self->send(c.lineage, lineage_batch_msg{spec.index, c.replica, seq, std::move(payload)});
+  }
+
+  /// Room for another unit of work: the recorder holds fewer than `window`
+  /// of this replica's event batches (credit, as on data edges).
+  bool lineage_room() const {
+    return !c.lineage || c.lin_unacked.size() < std::max<uint32_t>(1, spec.flow.window);
+  }
 
   // -- emitter --------------------------------------------------------------------
 
   void emit(record&& rec, port_index port) override {
-    if (!in_finish && !accounted) {
+    bool derived = in_finish || in_end_batch;
+    if (derived) {
+      // A record this stage made (an aggregate's output): its lineage key
+      // is (this stage, this replica, its output number).
+      auto& o = rec.trail().origin;
+      if (o.source == spec.index && rec.trail().hops.empty())
+        o.file = c.replica;
+      trace(rec, lineage_outcome::derived);
+    } else if (!accounted) {
       accounted = true;
       ++c.stats.passed;
+      trace(rec, pass_outcome,
+            pass_outcome == lineage_outcome::routed ? port_name(port) : pass_detail);
+    } else if (pass_outcome == lineage_outcome::routed) {
+      trace_more_ports(rec, port);
     }
     rec.stamp(spec.index, batch_time);
     if (auto st = c.out.push(rec, port); !st) {
       // The record could not be placed downstream: fail it here, once.
-      if (!in_finish) {
+      if (!derived) {
         --c.stats.passed;
         accounted = false;
+        if (c.lineage && !c.lin_events.empty() && c.lin_events.back().key == lineage_key::of(rec))
+          c.lin_events.pop_back();
       }
       fail(std::move(rec), st.err());
     }
+  }
+
+  void fold(const record& rec, uint64_t output) override {
+    if (accounted)
+      return;
+    accounted = true;
+    ++c.stats.folded;
+    trace(rec, lineage_outcome::folded, spec.id + ":" + std::to_string(output));
   }
 
   void discard(const record& rec, disposition why) override {
@@ -167,10 +289,17 @@ struct worker final : emitter {
       return;
     accounted = true;
     switch (why) {
-      case disposition::filtered: ++c.stats.filtered; break;
-      case disposition::folded: ++c.stats.folded; break;
+      case disposition::filtered:
+        ++c.stats.filtered;
+        trace(rec, lineage_outcome::filtered);
+        break;
+      case disposition::folded:
+        ++c.stats.folded;
+        trace(rec, lineage_outcome::folded);
+        break;
       case disposition::written:
         ++c.stats.written;
+        trace(rec, lineage_outcome::written);
         // End-to-end latency: the first hop is the source stage decoding
         // the record right after it was read.
         if (auto& hops = rec.trail().hops; !hops.empty() && batch_time > hops.front().at_us)
@@ -204,6 +333,8 @@ struct worker final : emitter {
     auto first = ctx.first_failure_us != 0 ? ctx.first_failure_us : now;
     if (transient && !in_finish && ctx.attempts < spec.retry.max_attempts) {
       ++c.stats.retries;
+      trace(rec, lineage_outcome::retried, std::string{to_string(err.code)} + ": " + err.message,
+            ctx.attempts);
       retry_item item{std::move(rec), ctx.attempts, first,
                       now + int64_t{spec.retry.backoff_ms(ctx.attempts, c.chaos.uniform())} * 1000};
       auto at = std::upper_bound(c.retries.begin(), c.retries.end(), item.due_us,
@@ -218,9 +349,12 @@ struct worker final : emitter {
     switch (spec.on_error) {
       case error_policy::drop:
         ++c.stats.dropped;
+        trace(rec, lineage_outcome::dropped, std::string{to_string(err.code)} + ": " + err.message);
         return;
       case error_policy::dlq: {
         ++c.stats.dead_lettered;
+        trace(rec, lineage_outcome::dead_lettered,
+              std::string{to_string(err.code)} + ": " + err.message);
         auto& m = rec.meta();
         m["dlq"] = {{"stage", spec.id},
                     {"class", to_string(err.code)},
@@ -234,6 +368,8 @@ struct worker final : emitter {
       }
       case error_policy::fail: {
         ++c.stats.failed;
+        trace(rec, lineage_outcome::failed, std::string{to_string(err.code)} + ": " + err.message);
+        lineage_flush();
         std::string tries =
           attempts > 1 ? " after " + std::to_string(attempts) + " attempts" : std::string{};
         fail_stage("stage '" + spec.id + "' failed on " + describe_record(*c.plan, rec) + tries
@@ -314,7 +450,9 @@ struct worker final : emitter {
         return;
     }
     c.in_op = true;
+    in_end_batch = true;
     c.op->end_batch(*this);
+    in_end_batch = false;
     c.in_op = false;
     if (c.breaker.enabled() && !transient_failure)
       c.breaker.on_success();
@@ -323,6 +461,7 @@ struct worker final : emitter {
     c.current.reset();
     c.next_index = 0;
     c.counted = 0;
+    lineage_flush();
     ack(edge, seq);
     auto took = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - start)
                   .count();
@@ -359,6 +498,7 @@ struct worker final : emitter {
     run_record(std::move(item.rec));
     if (c.breaker.enabled() && !transient_failure)
       c.breaker.on_success();
+    lineage_flush();
   }
 
   void after_output() {
@@ -438,11 +578,12 @@ struct worker final : emitter {
       if (c.failed)
         return;
     }
+    lineage_flush();
     ack(b.edge, b.seq);
   }
 
   void pump() {
-    while (!c.failed && c.out.clear() && c.dlq.clear()) {
+    while (!c.failed && c.out.clear() && c.dlq.clear() && lineage_room()) {
       auto now = now_us();
       bool work_waiting = c.current || !c.pending.empty()
                           || (!c.retries.empty() && c.retries.front().due_us <= now);
@@ -497,6 +638,9 @@ struct worker final : emitter {
     c.dlq.flush(self, true);
     c.out.close(self);
     c.dlq.close(self);
+    lineage_flush();
+    if (c.lineage)
+      self->send(c.lineage, lineage_eos_msg{spec.index, c.replica, c.lin_seq});
     // Through the keeper: the coordinator knows the replica by its keeper.
     self->send(c.keeper, stage_done{snapshot()});
   }
@@ -598,6 +742,10 @@ struct worker final : emitter {
     introduce();
     c.out.resend_all(self);
     c.dlq.resend_all(self);
+    // Event batches the dead worker sent may not have reached the recorder's
+    // ack to it: send them again (the store ignores events it has).
+    for (auto& [seq, events] : c.lin_unacked)
+      self->send(c.lineage, lineage_batch_msg{spec.index, c.replica, seq, events});
     arm_tick();
     if (!c.finished) {
       after_output(); // re-arms the linger timer for a partial batch
@@ -640,6 +788,12 @@ caf::behavior stage_worker(caf::event_based_actor* self, cell_ptr cell) {
       if (!w->c.out.resend(self, r.edge, r.reply_to))
         w->c.dlq.resend(self, r.edge, r.reply_to);
     },
+    [=](const lineage_ack_msg& a) {
+      auto& q = w->c.lin_unacked;
+      q.erase(std::remove_if(q.begin(), q.end(), [&](auto& p) { return p.first == a.seq; }),
+              q.end());
+      w->pump();
+    },
     [=](flush_atom) {
       w->linger_armed = false;
       if (w->c.failed)
@@ -660,6 +814,7 @@ caf::behavior stage_worker(caf::event_based_actor* self, cell_ptr cell) {
       c.op->tick(w->batch_time, *w);
       c.in_op = false;
       w->in_finish = false;
+      w->lineage_flush();
       w->after_output();
       w->arm_tick();
     },
@@ -777,6 +932,8 @@ caf::behavior stage_actor(caf::event_based_actor* self,
       return "stage '" + c.spec.id + "' cannot start: " + started.err().message;
     c.coordinator = w.coordinator;
     c.keeper = self;
+    c.lineage = w.lineage;
+    c.lineage_rate = c.plan->config.lineage.rate();
     c.out.init(w.outputs, c.plan->config.stages, c.spec.flow.batch_size);
     if (w.dlq.target)
       c.dlq.init({w.dlq}, c.plan->config.stages, c.spec.flow.batch_size);
@@ -802,6 +959,7 @@ caf::behavior stage_actor(caf::event_based_actor* self,
     [=](eos_msg& e) { forward(e); },
     [=](ack_msg& a) { forward(a); },
     [=](resend_msg& r) { forward(r); },
+    [=](lineage_ack_msg& a) { forward(a); },
     [=](stage_done& d) { self->send(cell->coordinator, std::move(d)); },
     [=](stats_atom) {
       if (*worker_handle)

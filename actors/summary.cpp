@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "dlq_actor.hpp"
+#include "lineage_recorder.hpp"
 
 namespace sluice {
 
@@ -45,12 +46,19 @@ json build_summary(const pipeline_plan& plan, const std::vector<stage_stats>& st
   std::map<edge_id, uint64_t> received;
   uint64_t dlq_written = 0;
   bool dlq_seen = false;
+  uint64_t lineage_events = 0;
+  bool lineage_seen = false;
   uint64_t bytes = 0;
   for (auto& s : stats) {
     for (auto& [e, n] : s.sent)
       sent[e] += n;
     for (auto& [e, n] : s.received)
       received[e] += n;
+    if (s.stage == lineage_stage) {
+      lineage_events += s.written;
+      lineage_seen = true;
+      continue;
+    }
     if (s.stage == dlq_stage) {
       dlq_seen = true;
       dlq_written += s.written;
@@ -112,6 +120,12 @@ json build_summary(const pipeline_plan& plan, const std::vector<stage_stats>& st
   out["conservation"] = {{"ok", problems.empty()}, {"problems", problems}};
   if (!plan.config.dlq_path.empty())
     out["dlq_path"] = plan.config.dlq_path;
+  if (plan.config.lineage.on())
+    out["lineage"] = {{"path", plan.config.lineage.path},
+                      {"mode", plan.config.lineage.mode == lineage_settings::mode_t::sampled
+                                 ? "sampled" : "full"},
+                      {"events", lineage_events},
+                      {"complete", lineage_seen}};
   return out;
 }
 
@@ -158,6 +172,12 @@ std::string render_summary(const json& s) {
   }
   if (s.contains("dlq_path") && t.value("dead_lettered", uint64_t{0}) > 0)
     out += "dead letters: " + s["dlq_path"].get<std::string>() + "\n";
+  if (s.contains("lineage")) {
+    auto& l = s["lineage"];
+    out += "lineage: " + std::to_string(l.value("events", uint64_t{0})) + " events ("
+           + l.value("mode", std::string{}) + ") in " + l.value("path", std::string{})
+           + " (sluice lineage runs|trace|find)\n";
+  }
   if (s.contains("error"))
     out += "error: " + s["error"].get<std::string>() + "\n";
   if (s.contains("partial_outputs"))

@@ -441,13 +441,61 @@ struct loader {
       address("http", out.http_addr);
   }
 
+  /// `lineage`: {"mode", "sample_rate", "path", "retention": {"max_runs", "max_age_days"}}.
+  void read_lineage(const ojson& l) {
+    auto& out = plan.config.lineage;
+    if (!expect_object(l, "/lineage",
+                       "{\"mode\": \"full\", \"path\": \"out/orders.lineage.db\"}"))
+      return;
+    unknown_keys_near(l, "/lineage", {"mode", "sample_rate", "path", "retention"}, "lineage");
+    out.mode = lineage_settings::mode_t::full;
+    if (l.contains("mode")) {
+      auto& m = l["mode"];
+      auto text = m.is_string() ? m.get<std::string>() : std::string{};
+      if (text == "full")
+        out.mode = lineage_settings::mode_t::full;
+      else if (text == "sampled")
+        out.mode = lineage_settings::mode_t::sampled;
+      else if (text == "off")
+        out.mode = lineage_settings::mode_t::off;
+      else
+        diags.error("/lineage/mode", "expected \"full\", \"sampled\" or \"off\", got "
+                                       + (m.is_string() ? "\"" + text + "\"" : json_kind(m)));
+    }
+    if (l.contains("sample_rate")) {
+      if (out.mode != lineage_settings::mode_t::sampled)
+        diags.error("/lineage/sample_rate", "sample_rate only applies to \"mode\": \"sampled\"")
+          .hint = "remove it, or set \"mode\": \"sampled\"";
+      read_number(l, "sample_rate", "/lineage", out.sample_rate, 1e-9, 1.0,
+                  "a share of records above 0 and at most 1 (0.01 traces 1%)");
+    }
+    if (l.contains("path")) {
+      if (!l["path"].is_string() || l["path"].get<std::string>().empty())
+        diags.error("/lineage/path", "expected the store's file path, e.g. \"out/orders.lineage.db\"");
+      else
+        out.path = resolve_path(plan.config.base_dir, l["path"].get<std::string>());
+    } else if (out.on()) {
+      diags.error("/lineage/path", "missing: where the lineage store goes")
+        .hint = "add \"path\": \"out/" + (plan.config.name.empty() ? std::string{"pipeline"} : plan.config.name)
+                + ".lineage.db\"";
+    }
+    if (l.contains("retention")) {
+      auto& r = l["retention"];
+      if (expect_object(r, "/lineage/retention", "{\"max_runs\": 20, \"max_age_days\": 30}")) {
+        unknown_keys_near(r, "/lineage/retention", {"max_runs", "max_age_days"}, "retention");
+        read_uint(r, "max_runs", "/lineage/retention", out.max_runs, 1, 1'000'000);
+        read_uint(r, "max_age_days", "/lineage/retention", out.max_age_days, 1, 100'000);
+      }
+    }
+  }
+
   void read_top(const ojson& doc) {
     auto& cfg = plan.config;
     if (!doc.is_object()) {
       diags.error("/", "a pipeline config is a JSON object with \"name\" and \"stages\"");
       return;
     }
-    unknown_keys(doc, "", {"name", "description", "defaults", "dlq", "metrics", "stages"},
+    unknown_keys(doc, "", {"name", "description", "defaults", "dlq", "metrics", "lineage", "stages"},
                  "the pipeline config");
     if (doc.contains("name") && doc["name"].is_string() && !doc["name"].get<std::string>().empty())
       cfg.name = doc["name"].get<std::string>();
@@ -479,6 +527,8 @@ struct loader {
     }
     if (doc.contains("metrics"))
       read_metrics(doc["metrics"]);
+    if (doc.contains("lineage"))
+      read_lineage(doc["lineage"]);
     if (!doc.contains("stages") || !doc["stages"].is_array() || doc["stages"].empty()) {
       diags.error("/stages", "expected a non-empty list of stages");
       return;

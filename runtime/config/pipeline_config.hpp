@@ -43,6 +43,19 @@ struct metrics_settings {
   std::string http_addr;       ///< the HTTP endpoint's address; empty: off
 };
 
+/// The top-level `lineage` section (docs/lineage.md).
+struct lineage_settings {
+  enum class mode_t : uint8_t { off, full, sampled };
+  mode_t mode = mode_t::off;   ///< off unless the config has a `lineage` section
+  double sample_rate = 0.01;   ///< sampled: the share of records traced
+  std::string path;            ///< the SQLite store (resolved against the config's folder)
+  uint32_t max_runs = 0;       ///< retention: runs kept (0: all)
+  uint32_t max_age_days = 0;   ///< retention: days kept (0: no limit)
+
+  bool on() const { return mode != mode_t::off; }
+  double rate() const { return mode == mode_t::full ? 1.0 : sample_rate; }
+};
+
 /// An upstream reference in `inputs`: "check" or "split.food".
 struct input_ref {
   std::string stage;
@@ -91,6 +104,7 @@ struct pipeline_config {
   supervision_settings supervision_defaults; ///< `defaults.supervision`
   std::string dlq_path;        ///< empty: no dead-letter file configured
   metrics_settings metrics;
+  lineage_settings lineage;
   std::vector<stage_spec> stages;
 
   const stage_spec* find(const std::string& id) const;

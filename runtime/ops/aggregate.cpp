@@ -287,7 +287,9 @@ void aggregate_op::process(record&& rec, emitter& out) {
   auto& accs = groups_[found->second].accs;
   for (size_t i = 0; i < cfg_.aggregates.size(); ++i)
     accs[i].fold(cfg_.aggregates[i], values_[i]);
-  out.discard(rec, disposition::folded);
+  // Groups close in the order they opened, one output each, numbered on
+  // from the outputs of earlier windows: this is the output it goes into.
+  out.fold(rec, assigned_ + found->second + 1);
   if (cfg_.tumbling_count && ++window_records_ == *cfg_.tumbling_count)
     close_window();
 }
@@ -305,6 +307,7 @@ void aggregate_op::close_window() {
       content[cfg_.aggregates[i].name] = g.accs[i].value(cfg_.aggregates[i]);
     ready_.push_back(std::move(content));
   }
+  assigned_ += groups_.size();
   groups_.clear();
   index_.clear();
   window_records_ = 0;

@@ -73,6 +73,7 @@ private:
   int64_t window_start_ms_ = 0;
   std::vector<json> ready_;   ///< closed windows' output, not emitted yet
   uint64_t emitted_ = 0;
+  uint64_t assigned_ = 0;     ///< outputs of closed windows (ready or emitted)
   std::vector<json> values_;  ///< per-record scratch: each aggregate's argument
 };
 

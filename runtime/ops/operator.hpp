@@ -39,6 +39,16 @@ public:
   /// The record ends here, on purpose.
   virtual void discard(const record& rec, disposition why) = 0;
 
+  /// The record ends here, folded into the state that becomes this
+  /// replica's output record number `output` (1, 2, ... in the order it
+  /// emits them): an aggregate's group. Counts as discard(rec, folded); the
+  /// stage actor also records, for lineage, that the output derives from
+  /// it (docs/lineage.md).
+  virtual void fold(const record& rec, uint64_t output) {
+    (void) output;
+    discard(rec, disposition::folded);
+  }
+
   /// The record failed in this stage. The stage's `on_error` policy decides
   /// what happens: fail the run, drop it (counted) or dead-letter it with
   /// `err` as the reason.

@@ -262,7 +262,7 @@ TEST_CASE("an unknown top-level key is reported with the known keys", "[config][
   auto out = errors_of(pipeline(std::string{gen} + R"(,
     {"id": "out", "type": "sink.null", "inputs": ["gen"]})", R"("dql": {"path": "d.jsonl"},)"));
   CHECK(out == "test.json: /dql: unknown key 'dql' in the pipeline config (hint: known keys: "
-               "'name', 'description', 'defaults', 'dlq', 'metrics', 'stages')\n");
+               "'name', 'description', 'defaults', 'dlq', 'metrics', 'lineage', 'stages')\n");
 }
 
 TEST_CASE("an unknown stage key is reported with the known keys", "[config][loader]") {
