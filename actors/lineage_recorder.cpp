@@ -23,7 +23,15 @@ struct recorder_state {
   bool failed = false;
   bool ended = false;
   stage_stats stats;
+  /// Events received and not stored yet, and whom to acknowledge once they
+  /// are: batches are stored together, in one transaction, whenever the
+  /// mailbox runs dry or enough have gathered.
+  std::vector<lineage_event> pending;
+  std::vector<std::pair<caf::actor, uint64_t>> unacked;
 };
+
+/// Events gathered before a transaction is forced even if more wait.
+constexpr size_t max_pending_events = 8192;
 
 const char* role_text(stage_role r) {
   switch (r) {
@@ -83,6 +91,25 @@ caf::behavior lineage_recorder(caf::event_based_actor* self,
     st->failed = true;
     self->send(st->coordinator, stage_failed{lineage_stage, 0, message});
   };
+  // Stores what has gathered in one transaction, then acknowledges each
+  // batch in it: an ack always means "stored".
+  auto store_pending = [=] {
+    if (st->unacked.empty() || st->failed)
+      return;
+    if (!st->pending.empty()) {
+      if (auto s = st->store->append(st->run, st->pending); !s) {
+        fail_run("lineage store '" + path + "': " + s.err().message
+                 + " (lineage is kept for every record or the run stops; set \"lineage\": "
+                   "{\"mode\": \"off\"} to run without it)");
+        return;
+      }
+      st->stats.written += st->pending.size();
+      st->pending.clear();
+    }
+    for (auto& [who, seq] : st->unacked)
+      self->send(who, lineage_ack_msg{seq});
+    st->unacked.clear();
+  };
   auto maybe_done = [=] {
     if (st->done || st->failed || !st->started || st->finished < st->producers)
       return;
@@ -129,28 +156,36 @@ caf::behavior lineage_recorder(caf::event_based_actor* self,
       if (st->failed || !st->store)
         return;
       auto n = b.events ? b.events->size() : 0;
-      if (n > 0) {
-        if (auto s = st->store->append(st->run, *b.events); !s) {
-          fail_run("lineage store '" + path + "': " + s.err().message
-                   + " (lineage is kept for every record or the run stops; set \"lineage\": "
-                     "{\"mode\": \"off\"} to run without it)");
-          return;
-        }
-      }
+      // Copied, not moved: in this process the sender holds the same
+      // vector until the ack, to send it again after a restart.
+      if (n > 0)
+        st->pending.insert(st->pending.end(), b.events->begin(), b.events->end());
       ++st->stats.batches_in;
       st->stats.in += n;
-      st->stats.written += n;
       if (auto sender = self->current_sender())
-        self->send(caf::actor_cast<caf::actor>(sender), lineage_ack_msg{b.seq});
+        st->unacked.emplace_back(caf::actor_cast<caf::actor>(sender), b.seq);
+      if (st->pending.size() >= max_pending_events || self->mailbox().empty())
+        store_pending();
     },
     [=](const lineage_eos_msg&) {
+      store_pending();
       ++st->finished;
       maybe_done();
     },
-    [=](stats_atom) { return st->stats; },
-    [=](commit_atom, std::string& status) { return end_run(status); },
-    [=](commit_atom) { return end_run("ok"); },
+    [=](stats_atom) {
+      store_pending();
+      return st->stats;
+    },
+    [=](commit_atom, std::string& status) {
+      store_pending();
+      return end_run(status);
+    },
+    [=](commit_atom) {
+      store_pending();
+      return end_run("ok");
+    },
     [=](abort_atom) {
+      store_pending();
       end_run("failed");
       return std::string{};
     },
