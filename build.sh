@@ -42,7 +42,7 @@ cmake --build "$build_dir" -j "$(nproc)"
 case "$what" in
   example)
     "$build_dir/apps/sluice/sluice" run configs/examples/orders.json
-    echo "outputs: configs/examples/out/ (food_totals.jsonl, other.jsonl, orders.dead.jsonl)"
+    echo "outputs: configs/examples/out/ (food_totals.jsonl, other.jsonl, orders.dead.jsonl, orders.lineage.db)"
     ;;
   test)
     ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"

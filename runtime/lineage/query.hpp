@@ -1,6 +1,6 @@
 #pragma once
 
-// Reading the lineage store (docs/lineage-store.md): the runs, a record's
+// Reading the lineage store (docs/lineage.md): the runs, a record's
 // trace, events matching filters, the dataset-level graph and an export as
 // JSON lines. `sluice lineage ...` (apps/sluice/cmd_lineage.cpp) is a thin
 // layer over this; renderings are in query_render.cpp.

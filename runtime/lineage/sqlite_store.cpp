@@ -1,4 +1,4 @@
-// lineage_store on SQLite (docs/lineage-store.md has the schema and why).
+// lineage_store on SQLite (docs/lineage.md has the schema and why).
 // Writing only: reading is runtime/lineage/query.*.
 
 #include <deque>

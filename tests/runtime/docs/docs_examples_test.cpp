@@ -91,7 +91,7 @@ json wrap(const json& stage) {
 TEST_CASE("every stage and pipeline example in docs/ is accepted by the validator", "[docs]") {
   size_t checked = 0;
   for (auto doc : {"docs/stages.md", "docs/config.md", "docs/fault-tolerance.md",
-                   "docs/observability.md", "docs/expressions.md"}) {
+                   "docs/observability.md", "docs/expressions.md", "docs/lineage.md"}) {
     auto blocks = json_blocks(repo_root() / doc);
     REQUIRE(!blocks.empty());
     for (auto& text : blocks) {
