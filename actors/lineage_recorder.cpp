@@ -1,5 +1,7 @@
 #include "lineage_recorder.hpp"
 
+#include <chrono>
+
 #include <caf/actor_cast.hpp>
 #include <spdlog/spdlog.h>
 
@@ -23,15 +25,17 @@ struct recorder_state {
   bool failed = false;
   bool ended = false;
   stage_stats stats;
-  /// Events received and not stored yet, and whom to acknowledge once they
-  /// are: batches are stored together, in one transaction, whenever the
-  /// mailbox runs dry or enough have gathered.
+  /// Events received and not stored yet: stored together, in one
+  /// transaction, when enough have gathered or the flush timer fires.
   std::vector<lineage_event> pending;
-  std::vector<std::pair<caf::actor, uint64_t>> unacked;
+  bool timer_armed = false;
 };
 
-/// Events gathered before a transaction is forced even if more wait.
+/// Events held in memory before they are stored (the recorder's bound).
 constexpr size_t max_pending_events = 8192;
+/// The longest an event waits in memory before it is stored.
+constexpr auto pending_linger = std::chrono::milliseconds(100);
+using store_atom = caf::atom_constant<caf::atom("lstore")>;
 
 const char* role_text(stage_role r) {
   switch (r) {
@@ -91,24 +95,20 @@ caf::behavior lineage_recorder(caf::event_based_actor* self,
     st->failed = true;
     self->send(st->coordinator, stage_failed{lineage_stage, 0, message});
   };
-  // Stores what has gathered in one transaction, then acknowledges each
-  // batch in it: an ack always means "stored".
+  // Stores what has gathered, in one transaction. While it runs, batches
+  // wait unacknowledged in the mailbox: replicas that reach their window
+  // wait too (credit), so memory stays bounded and nothing is dropped.
   auto store_pending = [=] {
-    if (st->unacked.empty() || st->failed)
+    if (st->pending.empty() || st->failed)
       return;
-    if (!st->pending.empty()) {
-      if (auto s = st->store->append(st->run, st->pending); !s) {
-        fail_run("lineage store '" + path + "': " + s.err().message
-                 + " (lineage is kept for every record or the run stops; set \"lineage\": "
-                   "{\"mode\": \"off\"} to run without it)");
-        return;
-      }
-      st->stats.written += st->pending.size();
-      st->pending.clear();
+    if (auto s = st->store->append(st->run, st->pending); !s) {
+      fail_run("lineage store '" + path + "': " + s.err().message
+               + " (lineage is kept for every record or the run stops; set \"lineage\": "
+                 "{\"mode\": \"off\"} to run without it)");
+      return;
     }
-    for (auto& [who, seq] : st->unacked)
-      self->send(who, lineage_ack_msg{seq});
-    st->unacked.clear();
+    st->stats.written += st->pending.size();
+    st->pending.clear();
   };
   auto maybe_done = [=] {
     if (st->done || st->failed || !st->started || st->finished < st->producers)
@@ -162,10 +162,20 @@ caf::behavior lineage_recorder(caf::event_based_actor* self,
         st->pending.insert(st->pending.end(), b.events->begin(), b.events->end());
       ++st->stats.batches_in;
       st->stats.in += n;
+      // The batch is the recorder's now (it is not restarted: its death
+      // fails the run), so the sender may drop its copy.
       if (auto sender = self->current_sender())
-        st->unacked.emplace_back(caf::actor_cast<caf::actor>(sender), b.seq);
-      if (st->pending.size() >= max_pending_events || self->mailbox().empty())
+        self->send(caf::actor_cast<caf::actor>(sender), lineage_ack_msg{b.seq});
+      if (st->pending.size() >= max_pending_events) {
         store_pending();
+      } else if (!st->timer_armed && !st->pending.empty()) {
+        st->timer_armed = true;
+        self->delayed_send(self, pending_linger, store_atom::value);
+      }
+    },
+    [=](store_atom) {
+      st->timer_armed = false;
+      store_pending();
     },
     [=](const lineage_eos_msg&) {
       store_pending();

@@ -30,6 +30,7 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using lineage_tick_atom = caf::atom_constant<caf::atom("lintick")>;
 constexpr auto ask_timeout = std::chrono::seconds(110); // under the coordinator's 120 s
 
 /// One input edge as the receiver sees it: the marks that make delivery
@@ -204,13 +205,16 @@ struct worker final : emitter {
   /// Records what this stage did to `rec` (if lineage is on and the record
   /// is traced), into the current unit of work's events.
   void trace(const record& rec, lineage_outcome o, std::string detail = {}, uint32_t attempt = 0) {
-    if (!c.lineage)
-      return;
-    auto key = lineage_key::of(rec);
-    if (c.lineage_rate < 1.0 && !lineage_sampled(key, c.lineage_rate))
-      return;
-    c.lin_events.push_back(lineage_event{key, rec.id(), spec.index, c.replica, batch_time, o,
-                                         attempt, std::move(detail)});
+    if (traced(rec))
+      c.lin_events.push_back(lineage_event{lineage_key::of(rec), rec.id(), spec.index, c.replica,
+                                           batch_time, o, attempt, std::move(detail)});
+  }
+
+  /// Whether lineage is on and `rec` is among the traced records (checked
+  /// before any event text is built: in sampled mode most records are not).
+  bool traced(const record& rec) const {
+    return c.lineage
+           && (c.lineage_rate >= 1.0 || lineage_sampled(lineage_key::of(rec), c.lineage_rate));
   }
 
   /// A route sent the record on another port too: add it to its event.
@@ -227,10 +231,21 @@ struct worker final : emitter {
     return port < names.size() ? names[port] : std::string{};
   }
 
-  /// Sends the events gathered so far as one batch (kept until acknowledged).
-  void lineage_flush() {
+  /// Sends the events gathered so far as one batch (kept until
+  /// acknowledged) once there are `lineage_min_events` of them, or with
+  /// `force`; what is left waits at most lineage_linger (a timer). Fewer,
+  /// larger batches: every message wakes the recorder's thread, and in
+  /// sampled mode a data batch holds only a few traced records.
+  void lineage_flush(bool force = false) {
     if (!c.lineage || c.lin_events.empty())
       return;
+    if (!force && c.lin_events.size() < lineage_min_events) {
+      if (!lineage_timer) {
+        lineage_timer = true;
+        self->delayed_send(self, lineage_linger, lineage_tick_atom::value);
+      }
+      return;
+    }
     auto payload = std::make_shared<std::vector<lineage_event>>(std::move(c.lin_events));
     c.lin_events.clear();
     auto seq = ++c.lin_seq;
@@ -238,11 +253,18 @@ struct worker final : emitter {
     self->send(c.lineage, lineage_batch_msg{spec.index, c.replica, seq, std::move(payload)});
   }
 
-  /// Room for another unit of work: the recorder holds fewer than `window`
-  /// of this replica's event batches (credit, as on data edges).
+  /// Room for another unit of work: fewer than lineage_window of this
+  /// replica's event batches are unacknowledged (credit, as on data edges).
+  /// Wider than a data window: the recorder stops acknowledging while it
+  /// writes to the store, and a data window's worth of batches is gone in
+  /// a millisecond; the bound is still batches x batch_size events.
   bool lineage_room() const {
-    return !c.lineage || c.lin_unacked.size() < std::max<uint32_t>(1, spec.flow.window);
+    return !c.lineage || c.lin_unacked.size() < lineage_window;
   }
+  static constexpr size_t lineage_window = 64;
+  static constexpr size_t lineage_min_events = 256;
+  static constexpr auto lineage_linger = std::chrono::milliseconds(100);
+  bool lineage_timer = false; ///< a lineage_tick_atom is on its way
 
   // -- emitter --------------------------------------------------------------------
 
@@ -258,8 +280,9 @@ struct worker final : emitter {
     } else if (!accounted) {
       accounted = true;
       ++c.stats.passed;
-      trace(rec, pass_outcome,
-            pass_outcome == lineage_outcome::routed ? port_name(port) : pass_detail);
+      if (traced(rec))
+        trace(rec, pass_outcome,
+              pass_outcome == lineage_outcome::routed ? port_name(port) : pass_detail);
     } else if (pass_outcome == lineage_outcome::routed) {
       trace_more_ports(rec, port);
     }
@@ -281,7 +304,8 @@ struct worker final : emitter {
       return;
     accounted = true;
     ++c.stats.folded;
-    trace(rec, lineage_outcome::folded, spec.id + ":" + std::to_string(output));
+    if (traced(rec))
+      trace(rec, lineage_outcome::folded, spec.id + ":" + std::to_string(output));
   }
 
   void discard(const record& rec, disposition why) override {
@@ -369,7 +393,7 @@ struct worker final : emitter {
       case error_policy::fail: {
         ++c.stats.failed;
         trace(rec, lineage_outcome::failed, std::string{to_string(err.code)} + ": " + err.message);
-        lineage_flush();
+        lineage_flush(true);
         std::string tries =
           attempts > 1 ? " after " + std::to_string(attempts) + " attempts" : std::string{};
         fail_stage("stage '" + spec.id + "' failed on " + describe_record(*c.plan, rec) + tries
@@ -638,7 +662,7 @@ struct worker final : emitter {
     c.dlq.flush(self, true);
     c.out.close(self);
     c.dlq.close(self);
-    lineage_flush();
+    lineage_flush(true);
     if (c.lineage)
       self->send(c.lineage, lineage_eos_msg{spec.index, c.replica, c.lin_seq});
     // Through the keeper: the coordinator knows the replica by its keeper.
@@ -787,6 +811,10 @@ caf::behavior stage_worker(caf::event_based_actor* self, cell_ptr cell) {
     [=](const resend_msg& r) {
       if (!w->c.out.resend(self, r.edge, r.reply_to))
         w->c.dlq.resend(self, r.edge, r.reply_to);
+    },
+    [=](lineage_tick_atom) {
+      w->lineage_timer = false;
+      w->lineage_flush(true);
     },
     [=](const lineage_ack_msg& a) {
       auto& q = w->c.lin_unacked;
