@@ -226,6 +226,12 @@ struct worker final : emitter {
       last.detail += "," + port_name(port);
   }
 
+  /// The id of this replica's output number `n` when the stage has
+  /// replicas: "totals#1:7" (replica 1's 7th output).
+  std::string derived_id(const std::string& n) const {
+    return spec.id + "#" + std::to_string(c.replica) + ":" + n;
+  }
+
   std::string port_name(port_index port) const {
     auto& names = c.plan->ports[spec.index];
     return port < names.size() ? names[port] : std::string{};
@@ -274,8 +280,13 @@ struct worker final : emitter {
       // A record this stage made (an aggregate's output): its lineage key
       // is (this stage, this replica, its output number).
       auto& o = rec.trail().origin;
-      if (o.source == spec.index && rec.trail().hops.empty())
+      if (o.source == spec.index && rec.trail().hops.empty()) {
         o.file = c.replica;
+        // Replicas number their outputs each from 1: with more than one,
+        // "totals:1" would name two records. Make the id the run's own.
+        if (spec.parallelism > 1 && rec.id().rfind(spec.id + ":", 0) == 0)
+          rec.id(derived_id(rec.id().substr(spec.id.size() + 1)));
+      }
       trace(rec, lineage_outcome::derived);
     } else if (!accounted) {
       accounted = true;
@@ -305,7 +316,9 @@ struct worker final : emitter {
     accounted = true;
     ++c.stats.folded;
     if (traced(rec))
-      trace(rec, lineage_outcome::folded, spec.id + ":" + std::to_string(output));
+      trace(rec, lineage_outcome::folded,
+            spec.parallelism > 1 ? derived_id(std::to_string(output))
+                                 : spec.id + ":" + std::to_string(output));
   }
 
   void discard(const record& rec, disposition why) override {
