@@ -102,7 +102,7 @@ caf::behavior lineage_recorder(caf::event_based_actor* self,
     if (st->pending.empty() || st->failed)
       return;
     if (auto s = st->store->append(st->run, st->pending); !s) {
-      fail_run("lineage store '" + path + "': " + s.err().message
+      fail_run(s.err().message
                + " (lineage is kept for every record or the run stops; set \"lineage\": "
                  "{\"mode\": \"off\"} to run without it)");
       return;
@@ -121,7 +121,7 @@ caf::behavior lineage_recorder(caf::event_based_actor* self,
       return {};
     st->ended = true;
     if (auto s = st->store->end_run(st->run, status, now_us()); !s)
-      return "lineage store '" + path + "': " + s.err().message;
+      return s.err().message;
     return {};
   };
 
@@ -131,18 +131,18 @@ caf::behavior lineage_recorder(caf::event_based_actor* self,
       st->producers = w.inputs.size();
       auto store = lineage_store::open(path);
       if (!store)
-        return "lineage store '" + path + "': " + store.err().message;
+        return store.err().message + " (check \"lineage\": {\"path\": ...} in the config: its folder must exist and be writable)";
       st->store = std::move(*store);
       auto run = st->store->begin_run(run_info(*st->plan));
       if (!run)
-        return "lineage store '" + path + "': " + run.err().message;
+        return run.err().message;
       st->run = *run;
       auto& l = st->plan->config.lineage;
       if (l.max_runs > 0 || l.max_age_days > 0) {
         auto pruned = st->store->prune(lineage_retention{l.max_runs, l.max_age_days}, now_us(),
                                        st->run);
         if (!pruned)
-          return "lineage store '" + path + "': pruning old runs: " + pruned.err().message;
+          return "pruning old runs: " + pruned.err().message;
         if (*pruned > 0)
           spdlog::info("lineage store '{}': pruned {} old run(s)", path, *pruned);
       }

@@ -172,7 +172,8 @@ std::string render_summary(const json& s) {
   }
   if (s.contains("dlq_path") && t.value("dead_lettered", uint64_t{0}) > 0)
     out += "dead letters: " + s["dlq_path"].get<std::string>() + "\n";
-  if (s.contains("lineage")) {
+  if (s.contains("lineage") && (s["lineage"].value("complete", false)
+                                || s["lineage"].value("events", uint64_t{0}) > 0)) {
     auto& l = s["lineage"];
     out += "lineage: " + std::to_string(l.value("events", uint64_t{0})) + " events ("
            + l.value("mode", std::string{}) + ") in " + l.value("path", std::string{})

@@ -282,3 +282,21 @@ TEST_CASE("outputs of an aggregate with replicas name exactly their own inputs",
   // Every record was folded into exactly one output.
   CHECK(parents == 3000);
 }
+
+TEST_CASE("a lineage store that cannot be opened refuses the run before a record moves",
+          "[lineage][actors]") {
+  lineage_dir dir;
+  auto summary = run_pipeline(R"json({
+    "name": "nowhere",
+    "lineage": {"path": "missing/folder/lineage.db"},
+    "stages": [
+      {"id": "gen", "type": "source.generate", "params": {"count": 10}},
+      {"id": "out", "type": "sink.file", "inputs": ["gen"], "params": {"path": "out.jsonl"}}
+    ]})json", dir.path);
+  CHECK(summary["status"] == "failed");
+  auto error = summary.value("error", std::string{});
+  CHECK(error.find("missing/folder/lineage.db': cannot open") != std::string::npos);
+  CHECK(error.find("its folder must exist") != std::string::npos);
+  CHECK(summary["totals"]["read"] == 0);
+  CHECK_FALSE(fs::exists(dir.path / "out.jsonl"));
+}
