@@ -206,8 +206,14 @@ struct worker final : emitter {
   /// is traced), into the current unit of work's events.
   void trace(const record& rec, lineage_outcome o, std::string detail = {}, uint32_t attempt = 0) {
     if (traced(rec))
-      c.lin_events.push_back(lineage_event{lineage_key::of(rec), rec.id(), spec.index, c.replica,
-                                           batch_time, o, attempt, std::move(detail)});
+      record_event(rec, o, std::move(detail), attempt);
+  }
+
+  /// trace() for a record already known to be traced.
+  void record_event(const record& rec, lineage_outcome o, std::string detail,
+                    uint32_t attempt = 0) {
+    c.lin_events.push_back(lineage_event{lineage_key::of(rec), rec.id(), spec.index, c.replica,
+                                         batch_time, o, attempt, std::move(detail)});
   }
 
   /// Whether lineage is on and `rec` is among the traced records (checked
@@ -292,8 +298,8 @@ struct worker final : emitter {
       accounted = true;
       ++c.stats.passed;
       if (traced(rec))
-        trace(rec, pass_outcome,
-              pass_outcome == lineage_outcome::routed ? port_name(port) : pass_detail);
+        record_event(rec, pass_outcome,
+                     pass_outcome == lineage_outcome::routed ? port_name(port) : pass_detail);
     } else if (pass_outcome == lineage_outcome::routed) {
       trace_more_ports(rec, port);
     }
@@ -316,7 +322,7 @@ struct worker final : emitter {
     accounted = true;
     ++c.stats.folded;
     if (traced(rec))
-      trace(rec, lineage_outcome::folded,
+      record_event(rec, lineage_outcome::folded,
             spec.parallelism > 1 ? derived_id(std::to_string(output))
                                  : spec.id + ":" + std::to_string(output));
   }
