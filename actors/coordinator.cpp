@@ -329,13 +329,15 @@ caf::behavior coordinator(caf::event_based_actor* self,
                 if (mm.wires.dlq.target)
                   senders[mm.wires.dlq.edge] = {static_cast<uint32_t>(k), 0};
               }
-              for (size_t k = 0; k < st->members.size(); ++k)
-                for (auto& in : st->members[k].lineage ? std::vector<in_edge_desc>{}
-                                                       : st->members[k].wires.inputs)
+              for (size_t k = 0; k < st->members.size(); ++k) {
+                if (st->members[k].lineage)
+                  continue; // its inputs are event streams, not data edges
+                for (auto& in : st->members[k].wires.inputs)
                   if (auto it = senders.find(in.edge); it != senders.end())
                     topo.edges.push_back(topology_edge{in.edge, it->second.first,
                                                        it->second.second,
                                                        static_cast<uint32_t>(k)});
+              }
               self->send(st->opts.collector, std::move(topo));
             }
             event("pipeline_started", {},

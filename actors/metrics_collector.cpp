@@ -203,6 +203,14 @@ metrics_snapshot build(collector_state& st, int64_t now) {
     s.stages.push_back(std::move(v));
   }
 
+  // Windowed latency per stage: the merged cumulative histograms minus the
+  // merged oldest points of the replicas' windows.
+  struct window_base {
+    latency_histogram batch;
+    latency_histogram e2e;
+    bool any = false;
+  };
+  std::vector<window_base> bases(s.stages.size());
   for (auto& t : st.members) {
     auto si = t.who.kind == 2 ? slot.back() : slot[t.who.stage];
     if (si < 0)
@@ -228,6 +236,12 @@ metrics_snapshot build(collector_state& st, int64_t now) {
     v.latency_hist.merge(rv.latency_hist);
     v.end_to_end_hist.merge(rv.end_to_end_hist);
     v.replicas.push_back(std::move(rv));
+    if (t.sampled && !t.window.empty()) {
+      auto& b = bases[static_cast<size_t>(si)];
+      b.batch.merge(t.window.front().batch);
+      b.e2e.merge(t.window.front().e2e);
+      b.any = true;
+    }
   }
   for (auto& v : s.stages) {
     std::sort(v.replicas.begin(), v.replicas.end(),
@@ -244,24 +258,11 @@ metrics_snapshot build(collector_state& st, int64_t now) {
     if (v.type != "sink.dlq")
       s.records_accounted += v.totals.dead_lettered;
   }
-  // Windowed latency per stage: the merged cumulative histograms minus the
-  // merged oldest points of the window.
-  for (auto& v : s.stages) {
-    latency_histogram base_batch;
-    latency_histogram base_e2e;
-    bool any = false;
-    for (auto& t : st.members) {
-      if (t.who.kind == 1 || !t.sampled || t.window.empty())
-        continue;
-      auto si = t.who.kind == 2 ? slot.back() : slot[t.who.stage];
-      if (si < 0 || &s.stages[static_cast<size_t>(si)] != &v)
-        continue;
-      base_batch.merge(t.window.front().batch);
-      base_e2e.merge(t.window.front().e2e);
-      any = true;
-    }
-    v.latency = summarize(any ? v.latency_hist.since(base_batch) : v.latency_hist);
-    v.end_to_end = summarize(any ? v.end_to_end_hist.since(base_e2e) : v.end_to_end_hist);
+  for (size_t i = 0; i < s.stages.size(); ++i) {
+    auto& v = s.stages[i];
+    auto& b = bases[i];
+    v.latency = summarize(b.any ? v.latency_hist.since(b.batch) : v.latency_hist);
+    v.end_to_end = summarize(b.any ? v.end_to_end_hist.since(b.e2e) : v.end_to_end_hist);
   }
   // Throughput history (sparklines), from the first sample that has a rate
   // (before it, every rate reads 0 for want of an earlier sample).

@@ -124,6 +124,31 @@ struct replica_cell {
   size_t retry_capacity() const {
     return size_t{spec.flow.batch_size} * std::max<uint32_t>(1, spec.flow.window);
   }
+
+  /// What this replica counted, with its outputs and inputs per edge.
+  stage_stats snapshot() const {
+    auto s = stats;
+    s.out = out.records_out();
+    s.batches_out = out.batches_out();
+    s.sent = out.sent_per_edge();
+    s.received.clear();
+    for (auto& [id, in] : inputs)
+      s.received.emplace_back(id, in.records);
+    return s;
+  }
+
+  /// What the metrics collector asks for (the worker adds its mailbox).
+  replica_metrics metrics() const {
+    replica_metrics m;
+    m.stats = snapshot();
+    m.finished = finished;
+    m.failed = failed;
+    m.breaker_open = breaker.enabled() && breaker.current() == circuit_breaker::state::open;
+    m.edges = out.loads();
+    for (auto& e : dlq.loads())
+      m.edges.push_back(e);
+    return m;
+  }
 };
 
 using cell_ptr = std::shared_ptr<replica_cell>;
@@ -134,7 +159,7 @@ template <class Json>
 std::string map_changes(const Json& params) {
   std::string out;
   auto part = [&](const std::string& text) { out += (out.empty() ? "" : "; ") + text; };
-  auto names = [](const json& list) {
+  auto names = [](const auto& list) {
     std::string t;
     for (auto& v : list)
       t += (t.empty() ? "" : ", ") + (v.is_string() ? v.template get<std::string>() : v.dump());
@@ -223,6 +248,14 @@ struct worker final : emitter {
            && (c.lineage_rate >= 1.0 || lineage_sampled(lineage_key::of(rec), c.lineage_rate));
   }
 
+  /// An event whose detail is an error's class and message, built only
+  /// when the record is traced.
+  void trace_error(const record& rec, lineage_outcome o, const error& err,
+                   uint32_t attempt = 0) {
+    if (traced(rec))
+      record_event(rec, o, std::string{to_string(err.code)} + ": " + err.message, attempt);
+  }
+
   /// A route sent the record on another port too: add it to its event.
   void trace_more_ports(const record& rec, port_index port) {
     if (!c.lineage || c.lin_events.empty())
@@ -232,10 +265,11 @@ struct worker final : emitter {
       last.detail += "," + port_name(port);
   }
 
-  /// The id of this replica's output number `n` when the stage has
-  /// replicas: "totals#1:7" (replica 1's 7th output).
-  std::string derived_id(const std::string& n) const {
-    return spec.id + "#" + std::to_string(c.replica) + ":" + n;
+  /// The id of this replica's output number `n` (an aggregate's group):
+  /// "totals:7", or with replicas, which each number from 1, "totals#1:7".
+  std::string output_id(uint64_t n) const {
+    return spec.parallelism > 1 ? spec.id + "#" + std::to_string(c.replica) + ":" + std::to_string(n)
+                                : spec.id + ":" + std::to_string(n);
   }
 
   std::string port_name(port_index port) const {
@@ -291,7 +325,7 @@ struct worker final : emitter {
         // Replicas number their outputs each from 1: with more than one,
         // "totals:1" would name two records. Make the id the run's own.
         if (spec.parallelism > 1 && rec.id().rfind(spec.id + ":", 0) == 0)
-          rec.id(derived_id(rec.id().substr(spec.id.size() + 1)));
+          rec.id(output_id(o.line));
       }
       trace(rec, lineage_outcome::derived);
     } else if (!accounted) {
@@ -322,9 +356,7 @@ struct worker final : emitter {
     accounted = true;
     ++c.stats.folded;
     if (traced(rec))
-      record_event(rec, lineage_outcome::folded,
-            spec.parallelism > 1 ? derived_id(std::to_string(output))
-                                 : spec.id + ":" + std::to_string(output));
+      record_event(rec, lineage_outcome::folded, output_id(output));
   }
 
   void discard(const record& rec, disposition why) override {
@@ -376,8 +408,7 @@ struct worker final : emitter {
     auto first = ctx.first_failure_us != 0 ? ctx.first_failure_us : now;
     if (transient && !in_finish && ctx.attempts < spec.retry.max_attempts) {
       ++c.stats.retries;
-      trace(rec, lineage_outcome::retried, std::string{to_string(err.code)} + ": " + err.message,
-            ctx.attempts);
+      trace_error(rec, lineage_outcome::retried, err, ctx.attempts);
       retry_item item{std::move(rec), ctx.attempts, first,
                       now + int64_t{spec.retry.backoff_ms(ctx.attempts, c.chaos.uniform())} * 1000};
       auto at = std::upper_bound(c.retries.begin(), c.retries.end(), item.due_us,
@@ -392,12 +423,11 @@ struct worker final : emitter {
     switch (spec.on_error) {
       case error_policy::drop:
         ++c.stats.dropped;
-        trace(rec, lineage_outcome::dropped, std::string{to_string(err.code)} + ": " + err.message);
+        trace_error(rec, lineage_outcome::dropped, err);
         return;
       case error_policy::dlq: {
         ++c.stats.dead_lettered;
-        trace(rec, lineage_outcome::dead_lettered,
-              std::string{to_string(err.code)} + ": " + err.message);
+        trace_error(rec, lineage_outcome::dead_lettered, err);
         auto& m = rec.meta();
         m["dlq"] = {{"stage", spec.id},
                     {"class", to_string(err.code)},
@@ -411,7 +441,7 @@ struct worker final : emitter {
       }
       case error_policy::fail: {
         ++c.stats.failed;
-        trace(rec, lineage_outcome::failed, std::string{to_string(err.code)} + ": " + err.message);
+        trace_error(rec, lineage_outcome::failed, err);
         lineage_flush(true);
         std::string tries =
           attempts > 1 ? " after " + std::to_string(attempts) + " attempts" : std::string{};
@@ -685,30 +715,12 @@ struct worker final : emitter {
     if (c.lineage)
       self->send(c.lineage, lineage_eos_msg{spec.index, c.replica, c.lin_seq});
     // Through the keeper: the coordinator knows the replica by its keeper.
-    self->send(c.keeper, stage_done{snapshot()});
-  }
-
-  stage_stats snapshot() {
-    auto& s = c.stats;
-    s.out = c.out.records_out();
-    s.batches_out = c.out.batches_out();
-    s.sent = c.out.sent_per_edge();
-    s.received.clear();
-    for (auto& [id, in] : c.inputs)
-      s.received.emplace_back(id, in.records);
-    return s;
+    self->send(c.keeper, stage_done{c.snapshot()});
   }
 
   replica_metrics metrics() {
-    replica_metrics m;
-    m.stats = snapshot();
+    auto m = c.metrics();
     m.mailbox = self->mailbox().size();
-    m.finished = c.finished;
-    m.failed = c.failed;
-    m.breaker_open = c.breaker.enabled() && c.breaker.current() == circuit_breaker::state::open;
-    m.edges = c.out.loads();
-    for (auto& e : c.dlq.loads())
-      m.edges.push_back(e);
     return m;
   }
 
@@ -865,7 +877,7 @@ caf::behavior stage_worker(caf::event_based_actor* self, cell_ptr cell) {
       w->after_output();
       w->arm_tick();
     },
-    [=](stats_atom) { return w->snapshot(); },
+    [=](stats_atom) { return w->c.snapshot(); },
     [=](metrics_atom) { return w->metrics(); },
     [=](commit_atom) -> std::string {
       auto& c = w->c;
@@ -1013,15 +1025,7 @@ caf::behavior stage_actor(caf::event_based_actor* self,
         return ask_worker(stats_atom::value, stage_stats{});
       // No worker (it died past the restart intensity): the cell is ours.
       auto rp = self->make_response_promise();
-      auto& c = *cell;
-      auto s = c.stats;
-      s.out = c.out.records_out();
-      s.batches_out = c.out.batches_out();
-      s.sent = c.out.sent_per_edge();
-      s.received.clear();
-      for (auto& [id, in] : c.inputs)
-        s.received.emplace_back(id, in.records);
-      rp.deliver(std::move(s));
+      rp.deliver(cell->snapshot());
       return rp;
     },
     [=](metrics_atom) {
@@ -1029,12 +1033,8 @@ caf::behavior stage_actor(caf::event_based_actor* self,
         return ask_worker(metrics_atom::value, replica_metrics{});
       // No worker: it failed past the restart intensity.
       auto rp = self->make_response_promise();
-      auto& c = *cell;
-      replica_metrics m;
-      m.stats = c.stats;
+      auto m = cell->metrics();
       m.failed = true;
-      m.finished = c.finished;
-      m.edges = c.out.loads();
       rp.deliver(std::move(m));
       return rp;
     },

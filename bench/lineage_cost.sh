@@ -16,35 +16,10 @@
 
 set -euo pipefail
 
-die() {
-  echo "lineage_cost.sh: $*" >&2
-  exit 2
-}
-
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${SLUICE_BENCH_BUILD:-$root/build-bench}
-work=${SLUICE_BENCH_DIR:-/tmp/sluice-bench}
-repeat=${SLUICE_BENCH_REPEAT:-3}
-n=${1:-1000000}
-[[ $n =~ ^[1-9][0-9]*$ ]] || die "N must be a positive whole number, got '$n'"
-[[ $repeat =~ ^[1-9][0-9]*$ ]] || die "SLUICE_BENCH_REPEAT must be a positive whole number"
-/usr/bin/time --version >/dev/null 2>&1 || die "GNU time (/usr/bin/time) is missing (Debian: apt-get install time)"
-
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSLUICE_BUILD_BENCH=ON >/dev/null \
-  || die "configuring $build failed (bench/README.md lists what it needs)"
-cmake --build "$build" -j2 >/dev/null || die "building $build failed"
-sluice=$build/apps/sluice/sluice
-gen=$build/bench/bench_gen
-[ -x "$sluice" ] && [ -x "$gen" ] || die "the build did not produce sluice and bench_gen"
-
-mkdir -p "$work"
-input=$work/input-$n.jsonl
-if [ ! -s "$input" ] || [ "$gen" -nt "$input" ]; then
-  echo "generating $n records into $input" >&2
-  "$gen" "$n" "$input.tmp" || die "bench_gen failed"
-  mv "$input.tmp" "$input"
-fi
-cat "$input" >/dev/null
+tool=lineage_cost.sh
+default_repeat=3
+source "$(dirname "${BASH_SOURCE[0]}")/variants_lib.sh"
+variants_setup "${1:-}"
 
 variants=(off sampled full)
 results=$work/lineage-cost.txt
@@ -78,21 +53,7 @@ for ((r = 1; r <= repeat; ++r)); do
 done
 
 mismatch=0
-ref=$(LC_ALL=C sort -S 512M "$work/out-lineage-off.jsonl" | sha256sum)
-for v in "${variants[@]}"; do
-  if [ "$(LC_ALL=C sort -S 512M "$work/out-lineage-$v.jsonl" | sha256sum)" != "$ref" ]; then
-    echo "lineage_cost.sh: variant $v wrote different records than off" >&2
-    mismatch=1
-  fi
-done
-
-median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-col() { awk -v v="$1" -v c="$2" '$1 == v { print $c }' "$results" | median; }
-cpu() { awk -v v="$1" '$1 == v { print $3 + $4 }' "$results" | median; }
-paired() {
-  awk -v v="$1" '$1 == "off" { o[$6] = $2 } $1 == v { w[$6] = $2 }
-    END { for (r in w) if (o[r] > 0) print w[r] / o[r] }' "$results" | median
-}
+same_records "$work/out-lineage-off.jsonl" "$work"/out-lineage-{sampled,full}.jsonl || mismatch=1
 
 echo
 echo "## lineage cost, N=$n, $repeat runs each, $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -100,8 +61,8 @@ echo
 echo "| lineage | wall s (median) | CPU s (median) | peak RSS MB | wall vs off (paired median) | throughput vs off | store bytes per record |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for v in "${variants[@]}"; do
-  rss=$(awk -v v="$v" '$1 == v && $5 > m { m = $5 } END { printf "%.1f", m / 1024 }' "$results")
-  ratio=$(paired "$v")
+  rss=$(peak_mb "$v")
+  ratio=$(paired "$v" off)
   bytes=$(col "$v" 7)
   printf '| %s | %s | %s | %s | %.3f | %.0f%% | %.1f |\n' "$v" "$(col "$v" 2)" "$(cpu "$v")" "$rss" \
     "$ratio" "$(awk -v r="$ratio" 'BEGIN { print 100 / r }')" "$(awk -v b="$bytes" -v n="$n" 'BEGIN { print b / n }')"

@@ -25,31 +25,12 @@
 
 set -euo pipefail
 
-die() {
-  echo "metrics_cost.sh: $*" >&2
-  exit 2
-}
-
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${SLUICE_BENCH_BUILD:-$root/build-bench}
-work=${SLUICE_BENCH_DIR:-/tmp/sluice-bench}
-repeat=${SLUICE_BENCH_REPEAT:-5}
+tool=metrics_cost.sh
+default_repeat=5
 baseline_ref=${SLUICE_BENCH_BASELINE:-}
-n=${1:-1000000}
-[[ $n =~ ^[1-9][0-9]*$ ]] || die "N must be a positive whole number, got '$n'"
-[[ $repeat =~ ^[1-9][0-9]*$ ]] || die "SLUICE_BENCH_REPEAT must be a positive whole number"
-/usr/bin/time --version >/dev/null 2>&1 || die "GNU time (/usr/bin/time) is missing (Debian: apt-get install time)"
+source "$(dirname "${BASH_SOURCE[0]}")/variants_lib.sh"
+variants_setup "${1:-}"
 
-# Configured every time (quick when nothing changed; repairs a tree whose
-# first configure failed, e.g. before libtbb-dev was installed).
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSLUICE_BUILD_BENCH=ON >/dev/null \
-  || die "configuring $build failed (bench/README.md lists what it needs)"
-cmake --build "$build" -j2 >/dev/null || die "building $build failed"
-sluice=$build/apps/sluice/sluice
-gen=$build/bench/bench_gen
-[ -x "$sluice" ] && [ -x "$gen" ] || die "the build did not produce sluice and bench_gen"
-
-mkdir -p "$work"
 variants=(off console scraped)
 baseline=""
 if [ -n "$baseline_ref" ]; then
@@ -66,14 +47,6 @@ if [ -n "$baseline_ref" ]; then
   baseline=$work/baseline-build/apps/sluice/sluice
   variants+=(baseline)
 fi
-
-input=$work/input-$n.jsonl
-if [ ! -s "$input" ] || [ "$gen" -nt "$input" ]; then
-  echo "generating $n records into $input" >&2
-  "$gen" "$n" "$input.tmp" || die "bench_gen failed"
-  mv "$input.tmp" "$input"
-fi
-cat "$input" >/dev/null
 
 results=$work/metrics-cost.txt
 : >"$results"
@@ -126,23 +99,11 @@ for ((r = 1; r <= repeat; ++r)); do
 done
 
 mismatch=0
-ref=$(LC_ALL=C sort -S 512M "$work/out-metrics-off.jsonl" | sha256sum)
+others=()
 for v in "${variants[@]}"; do
-  d=$(LC_ALL=C sort -S 512M "$work/out-metrics-$v.jsonl" | sha256sum)
-  if [ "$d" != "$ref" ]; then
-    echo "metrics_cost.sh: variant $v wrote different records than off" >&2
-    mismatch=1
-  fi
+  others+=("$work/out-metrics-$v.jsonl")
 done
-
-median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-col() { awk -v v="$1" -v c="$2" '$1 == v { print $c }' "$results" | median; }
-cpu() { awk -v v="$1" '$1 == v { print $3 + $4 }' "$results" | median; }
-# paired: median over repetitions of wall(v) / wall(off) (pairs cancel drift).
-paired() {
-  awk -v v="$1" '$1 == "off" { o[$6] = $2 } $1 == v { w[$6] = $2 }
-    END { for (r in w) if (o[r] > 0) print w[r] / o[r] }' "$results" | median
-}
+same_records "$work/out-metrics-off.jsonl" "${others[@]}" || mismatch=1
 
 echo
 echo "## metrics cost, N=$n, $repeat runs each, $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -150,8 +111,8 @@ echo
 echo "| variant | wall s (median) | CPU s (median) | peak RSS MB | wall vs off (paired median) |"
 echo "| --- | ---: | ---: | ---: | ---: |"
 for v in "${variants[@]}"; do
-  rss=$(awk -v v="$v" '$1 == v && $5 > m { m = $5 } END { printf "%.1f", m / 1024 }' "$results")
-  printf '| %s | %s | %s | %s | %.3f |\n' "$v" "$(col "$v" 2)" "$(cpu "$v")" "$rss" "$(paired "$v")"
+  printf '| %s | %s | %s | %s | %.3f |\n' "$v" "$(col "$v" 2)" "$(cpu "$v")" "$(peak_mb "$v")" \
+    "$(paired "$v" off)"
 done
 [ -n "$baseline_ref" ] && echo && echo "baseline: $baseline_ref ($(git -C "$root" rev-parse --short "$baseline_ref"))"
 exit $mismatch
