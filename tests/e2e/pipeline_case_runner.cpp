@@ -91,9 +91,15 @@ int main(int argc, char** argv) {
   if (spec.contains("example")) {
     auto repo = fs::absolute(case_dir).parent_path().parent_path().parent_path();
     fs::path example = repo / spec["example"].get<std::string>();
-    fs::copy(example.parent_path(), work, fs::copy_options::recursive
-                                            | fs::copy_options::overwrite_existing);
-    fs::remove_all(work / "out");
+    // Everything but out/: earlier runs' outputs are not part of the example
+    // (and a run writing there meanwhile, e.g. its lineage store's WAL,
+    // would make the copy fail).
+    for (auto& entry : fs::directory_iterator(example.parent_path())) {
+      if (entry.path().filename() == "out")
+        continue;
+      fs::copy(entry.path(), work / entry.path().filename(),
+               fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    }
     spec["config"] = example.filename().string();
   }
 
