@@ -13,7 +13,7 @@ case "$what" in example|test|build) ;; *)
 esac
 
 packages=(g++ cmake ninja-build pkg-config libcaf-dev libboost-dev libboost-program-options-dev
-          nlohmann-json3-dev libspdlog-dev libfmt-dev libjemalloc-dev libncurses-dev libsqlite3-dev)
+          nlohmann-json3-dev libspdlog-dev libfmt-dev libjemalloc-dev libncurses-dev libsqlite3-dev libssl-dev)
 # Tests also drive `sluice top` in tmux and check /metrics with promtool
 # (from the prometheus package).
 [ "$what" = test ] && packages+=(catch2 tmux prometheus)
