@@ -41,6 +41,9 @@ const std::vector<errc>& all_errcs();
 struct error {
   errc code = errc::runtime_error;
   std::string message;
+  /// A transient failure whose cause said when to try again (an HTTP
+  /// Retry-After): the retry waits at least this long. -1: no hint.
+  int64_t retry_after_ms = -1;
 
   error() = default;
   error(errc c, std::string msg) : code(c), message(std::move(msg)) {}
