@@ -17,6 +17,8 @@ stage_kind describe_route();           // ops/route.cpp
 stage_kind describe_dedupe();          // ops/dedupe.cpp
 stage_kind describe_aggregate();       // ops/aggregate.cpp
 stage_kind describe_chaos();           // ops/chaos.cpp
+stage_kind describe_http();            // ops/http.cpp
+stage_kind describe_classify();        // ops/classify.cpp
 stage_kind describe_sink_file();       // ops/sinks.cpp
 stage_kind describe_sink_stdout();     // ops/sinks.cpp
 stage_kind describe_sink_null();       // ops/sinks.cpp

@@ -1,5 +1,6 @@
 #include "ops/registry.hpp"
 
+#include "ops/call.hpp"
 #include "ops/kinds.hpp"
 
 namespace sluice {
@@ -17,6 +18,8 @@ stage_registry::stage_registry() {
     describe_dedupe(),
     describe_aggregate(),
     describe_chaos(),
+    describe_http(),
+    describe_classify(),
     describe_sink_file(),
     describe_sink_stdout(),
     describe_sink_null(),
@@ -26,9 +29,21 @@ stage_registry::stage_registry() {
   for (auto& k : kinds_) {
     if (!k.make_op)
       continue;
-    k.make_op = [make = std::move(k.make_op)](const stage_spec& spec, params_reader& p) {
+    k.make_op = [make = std::move(k.make_op)](const stage_spec& spec, params_reader& p) -> op_ptr {
       p.names(spec.names);
-      return make(spec, p);
+      auto built = make(spec, p);
+      // A calling stage's `cost` is a stage key, not a param, but compiles
+      // like one, so every calling kind gets it without reading it.
+      if (built && !spec.cost.empty()) {
+        auto* calling = dynamic_cast<calling_op*>(built.get());
+        if (calling == nullptr)
+          return built; // the loader refuses `cost` on such kinds
+        auto cost = p.compile(spec.cost, spec.json_path + "/cost");
+        if (!cost)
+          return nullptr;
+        calling->set_cost(std::move(*cost));
+      }
+      return built;
     };
   }
 }

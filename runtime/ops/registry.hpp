@@ -44,6 +44,11 @@ struct stage_kind {
   /// group_by keys), so that a key always meets the same replica.
   bool allows_parallelism = true;
   std::function<std::string(const stage_spec&)> default_partition;
+
+  /// Whether the kind calls something outside the process (its make_op
+  /// returns a `calling_op`, ops/call.hpp): only such stages may name
+  /// `rate_limit` and `cost` (docs/rate-limits.md).
+  bool calls = false;
 };
 
 /// All stage kinds, by name.
