@@ -495,7 +495,8 @@ struct loader {
       diags.error("/", "a pipeline config is a JSON object with \"name\" and \"stages\"");
       return;
     }
-    unknown_keys(doc, "", {"name", "description", "defaults", "dlq", "metrics", "lineage", "stages"},
+    unknown_keys(doc, "", {"name", "description", "defaults", "dlq", "metrics", "lineage",
+                           "resources", "stages"},
                  "the pipeline config");
     if (doc.contains("name") && doc["name"].is_string() && !doc["name"].get<std::string>().empty())
       cfg.name = doc["name"].get<std::string>();
@@ -529,6 +530,8 @@ struct loader {
       read_metrics(doc["metrics"]);
     if (doc.contains("lineage"))
       read_lineage(doc["lineage"]);
+    if (doc.contains("resources"))
+      cfg.rate_limits = parse_resources(doc["resources"], "/resources", diags);
     if (!doc.contains("stages") || !doc["stages"].is_array() || doc["stages"].empty()) {
       diags.error("/stages", "expected a non-empty list of stages");
       return;
@@ -556,7 +559,7 @@ struct loader {
     }
     unknown_keys(st, at, {"id", "type", "inputs", "params", "on_error", "parallelism",
                           "partition_by", "batch_size", "linger_ms", "window", "retry",
-                          "circuit_breaker", "supervision", "chaos"},
+                          "circuit_breaker", "supervision", "chaos", "rate_limit", "cost"},
                  "a stage");
     static const std::regex id_re{"[A-Za-z_][A-Za-z0-9_-]*"};
     if (!st.contains("id") || !st["id"].is_string()) {
@@ -623,7 +626,46 @@ struct loader {
         spec.partition_by = st["partition_by"].get<std::string>();
     }
     read_fault_keys(st, at, spec);
+    read_call_keys(st, at, spec);
     plan.config.stages.push_back(std::move(spec));
+  }
+
+  /// `rate_limit` (a name or a list) and `cost` (an expression); checked
+  /// against `resources` and the stage's kind in check_calls().
+  void read_call_keys(const ojson& st, const std::string& at, stage_spec& spec) {
+    if (st.contains("rate_limit")) {
+      auto& v = st["rate_limit"];
+      auto bad = [&] {
+        diags.error(at + "/rate_limit", "expected a rate limit's name or a list of names")
+          .hint = "e.g. \"rate_limit\": \"llm\", a key of resources.rate_limits";
+      };
+      if (v.is_string()) {
+        spec.rate_limits.push_back(v.get<std::string>());
+      } else if (v.is_array() && !v.empty()) {
+        for (auto& n : v) {
+          if (!n.is_string()) {
+            bad();
+            spec.rate_limits.clear();
+            break;
+          }
+          spec.rate_limits.push_back(n.get<std::string>());
+        }
+      } else {
+        bad();
+      }
+      // Permits are taken in name order, the same in every stage, so two
+      // stages naming the same limits never wait on each other in a cycle.
+      std::sort(spec.rate_limits.begin(), spec.rate_limits.end());
+      spec.rate_limits.erase(std::unique(spec.rate_limits.begin(), spec.rate_limits.end()),
+                             spec.rate_limits.end());
+    }
+    if (st.contains("cost")) {
+      if (!st["cost"].is_string() || st["cost"].get<std::string>().empty())
+        diags.error(at + "/cost", "expected an expression giving a call's cost in tokens")
+          .hint = "e.g. \"cost\": \"ceil(length(.body) / 4)\"";
+      else
+        spec.cost = st["cost"].get<std::string>();
+    }
   }
 
   // -- cross-stage checks ----------------------------------------------------------
@@ -693,6 +735,34 @@ struct loader {
       check_role(st, *kind);
       check_parallelism(st, *kind);
       check_chaos(st, *kind);
+      check_calls(st, *kind);
+    }
+  }
+
+  void check_calls(const stage_spec& st, const stage_kind& kind) {
+    if (!kind.calls) {
+      auto refuse = [&](const char* key) {
+        diags.error(st.json_path + "/" + key, "stage type '" + st.type
+                                                + "' calls no outside service; '" + key
+                                                + "' applies only to stages that do")
+          .hint = "rate limits and costs apply to http and classify stages (docs/rate-limits.md)";
+      };
+      if (!st.rate_limits.empty())
+        refuse("rate_limit");
+      if (!st.cost.empty())
+        refuse("cost");
+      return;
+    }
+    std::vector<std::string> known;
+    for (auto& r : plan.config.rate_limits)
+      known.push_back(r.name);
+    for (auto& name : st.rate_limits) {
+      if (plan.config.find_rate_limit(name) != nullptr)
+        continue;
+      auto& d = diags.error(st.json_path + "/rate_limit", "unknown rate limit '" + name + "'");
+      d.hint = known.empty() ? "declare it: \"resources\": {\"rate_limits\": {\"" + name
+                                 + "\": {\"rate\": 10, \"per\": \"1s\"}}}"
+                             : "known rate limits: " + join_names(known);
     }
   }
 
@@ -832,6 +902,13 @@ const stage_spec* pipeline_config::find(const std::string& id) const {
   for (auto& st : stages)
     if (st.id == id)
       return &st;
+  return nullptr;
+}
+
+const rate_limit_settings* pipeline_config::find_rate_limit(const std::string& name) const {
+  for (auto& r : rate_limits)
+    if (r.name == name)
+      return &r;
   return nullptr;
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/fault.hpp"
 #include "core/record.hpp"
+#include "limits/rate_limit.hpp"
 #include "ops/chaos.hpp"
 
 namespace sluice {
@@ -86,6 +87,9 @@ struct stage_spec {
   supervision_settings supervision;  ///< `supervision`, likewise
   chaos_settings chaos;              ///< the stage's `chaos` key, or a `chaos`
                                      ///< stage's params; never on a source
+  // -- external calls (docs/rate-limits.md) --
+  std::vector<std::string> rate_limits; ///< `rate_limit`: resource names, sorted, unique
+  std::string cost;                     ///< `cost`: expression text; empty: 1 per call
   /// The pipeline's stage ids and source file names, for operators that
   /// render or read records' lineage (`include_lineage`, `lineage.*`). Set
   /// by the loader before any operator is built, the same table for every
@@ -105,9 +109,12 @@ struct pipeline_config {
   std::string dlq_path;        ///< empty: no dead-letter file configured
   metrics_settings metrics;
   lineage_settings lineage;
+  /// `resources.rate_limits`, in the order written (docs/rate-limits.md).
+  std::vector<rate_limit_settings> rate_limits;
   std::vector<stage_spec> stages;
 
   const stage_spec* find(const std::string& id) const;
+  const rate_limit_settings* find_rate_limit(const std::string& name) const;
 };
 
 /// Resolves `path` against `base_dir` unless it is absolute or "-".

@@ -240,7 +240,8 @@ TEST_CASE("an unknown stage type is reported with the known types", "[config][lo
     {"id": "out", "type": "sink.null", "inputs": ["m"]})"));
   CHECK(out == "test.json: /stages/1/type: unknown stage type 'mapp' (hint: known types: "
                "'source.file', 'source.generate', 'source.dlq', 'map', 'filter', 'validate', "
-               "'route', 'dedupe', 'aggregate', 'chaos', 'sink.file', 'sink.stdout', 'sink.null')\n");
+               "'route', 'dedupe', 'aggregate', 'chaos', 'http', 'classify', 'sink.file', "
+               "'sink.stdout', 'sink.null')\n");
 }
 
 TEST_CASE("an unknown param is reported with the params the type knows", "[config][loader]") {
@@ -262,7 +263,8 @@ TEST_CASE("an unknown top-level key is reported with the known keys", "[config][
   auto out = errors_of(pipeline(std::string{gen} + R"(,
     {"id": "out", "type": "sink.null", "inputs": ["gen"]})", R"("dql": {"path": "d.jsonl"},)"));
   CHECK(out == "test.json: /dql: unknown key 'dql' in the pipeline config (hint: known keys: "
-               "'name', 'description', 'defaults', 'dlq', 'metrics', 'lineage', 'stages')\n");
+               "'name', 'description', 'defaults', 'dlq', 'metrics', 'lineage', 'resources', "
+               "'stages')\n");
 }
 
 TEST_CASE("an unknown stage key is reported with the known keys", "[config][loader]") {
@@ -271,7 +273,7 @@ TEST_CASE("an unknown stage key is reported with the known keys", "[config][load
   CHECK(out == "test.json: /stages/1/paralelism: unknown key 'paralelism' in a stage (hint: known keys: "
                "'id', 'type', 'inputs', 'params', 'on_error', 'parallelism', 'partition_by', "
                "'batch_size', 'linger_ms', 'window', 'retry', 'circuit_breaker', 'supervision', "
-               "'chaos')\n");
+               "'chaos', 'rate_limit', 'cost')\n");
 }
 
 TEST_CASE("a missing name, stages or stage type is reported", "[config][loader]") {
@@ -883,4 +885,50 @@ TEST_CASE("a wrong metrics section is refused with the place and the fix",
         .find("/metrics/interval_ms") != std::string::npos);
   CHECK(errors_of(pipeline(stages, R"("metrics": "on",)"))
         .find("/metrics: expected an object") != std::string::npos);
+}
+
+TEST_CASE("rate limits are declared resources that only calling stages name", "[config][loader]") {
+  const char* limits = R"("resources": {"rate_limits": {"llm": {"rate": 5}, "crm": {"rate": 2, "per": "1m"}}},)";
+  auto call = [](const std::string& extra) {
+    return std::string{gen} + R"(,
+    {"id": "c", "type": "http", "inputs": ["gen"], )" + extra + R"(
+     "params": {"url": "http://127.0.0.1:9/x/{.id}", "into": "x"}},
+    {"id": "out", "type": "sink.null", "inputs": ["c"]})";
+  };
+  SECTION("a known name, a list, and a cost are accepted") {
+    diagnostics diags{"test.json"};
+    auto plan = load_pipeline_text(pipeline(call(R"("rate_limit": ["llm", "crm", "llm"], "cost": "2",)"), limits),
+                                   "test.json", ".", {}, diags);
+    INFO(diags.render());
+    REQUIRE(plan != nullptr);
+    CHECK(plan->config.rate_limits.size() == 2);
+    CHECK(plan->config.stages[1].rate_limits == std::vector<std::string>{"crm", "llm"});
+    CHECK(plan->config.stages[1].cost == "2");
+    REQUIRE(plan->config.find_rate_limit("crm") != nullptr);
+    CHECK(plan->config.find_rate_limit("crm")->per_us == 60'000'000);
+  }
+  SECTION("an unknown name lists the declared ones") {
+    CHECK(errors_of(pipeline(call(R"("rate_limit": "lmm",)"), limits))
+          == "test.json: /stages/1/rate_limit: unknown rate limit 'lmm' (hint: known rate limits: "
+             "'llm', 'crm')\n");
+  }
+  SECTION("a name with no resources at all says how to declare one") {
+    CHECK_THAT(errors_of(pipeline(call(R"("rate_limit": "llm",)"))),
+               Catch::Contains("unknown rate limit 'llm' (hint: declare it: \"resources\""));
+  }
+  SECTION("rate_limit and cost on a stage that calls nothing are refused") {
+    auto out = errors_of(pipeline(std::string{gen} + R"(,
+      {"id": "f", "type": "filter", "inputs": ["gen"], "rate_limit": "llm", "cost": "1",
+       "params": {"when": "true"}},
+      {"id": "out", "type": "sink.null", "inputs": ["f"]})", limits));
+    CHECK_THAT(out, Catch::Contains("/stages/1/rate_limit: stage type 'filter' calls no outside service"));
+    CHECK_THAT(out, Catch::Contains("/stages/1/cost: stage type 'filter' calls no outside service"));
+  }
+  SECTION("a malformed rate_limit, cost or resource is reported at its path") {
+    auto out = errors_of(pipeline(call(R"("rate_limit": 3, "cost": ".id +",)"),
+                                  R"("resources": {"rate_limits": {"llm": {"rate": 0}}},)"));
+    CHECK_THAT(out, Catch::Contains("/stages/1/rate_limit: expected a rate limit's name or a list of names"));
+    CHECK_THAT(out, Catch::Contains("/stages/1/cost: "));
+    CHECK_THAT(out, Catch::Contains("/resources/rate_limits/llm/rate: "));
+  }
 }
