@@ -11,6 +11,7 @@
 #include "lineage_recorder.hpp"
 #include "messages.hpp"
 #include "ops/registry.hpp"
+#include "rate_limiter.hpp"
 #include "source_driver.hpp"
 #include "stage_actor.hpp"
 #include "summary.hpp"
@@ -40,6 +41,9 @@ struct coord_state {
   run_options opts;
   caf::response_promise promise;
   std::vector<member> members;
+  /// One limiter per `resources.rate_limits` entry, shared by every replica
+  /// naming it (docs/rate-limits.md); ended with the run.
+  std::map<std::string, caf::actor> limiters;
   std::map<caf::actor_addr, size_t> by_addr;
   std::vector<stage_stats> finished;         ///< stats of members that are done
   std::map<stage_index, stage_stats> progress; ///< latest driver progress
@@ -128,6 +132,8 @@ caf::behavior coordinator(caf::event_based_actor* self,
     st->promise.deliver(summary.dump());
     for (auto& m : st->members)
       self->send_exit(m.handle, caf::exit_reason::user_shutdown);
+    for (auto& [name, limiter] : st->limiters)
+      self->send_exit(limiter, caf::exit_reason::user_shutdown);
     self->quit();
   };
 
@@ -199,6 +205,8 @@ caf::behavior coordinator(caf::event_based_actor* self,
     auto& pl = *st->plan;
     auto& stages = pl.config.stages;
     st->started_us = now_us();
+    for (auto& limit : pl.config.rate_limits)
+      st->limiters[limit.name] = spawn_rate_limiter(self->system(), limit);
     std::vector<std::vector<size_t>> replicas(stages.size());
     // Sinks first (reverse topological order), so downstream exists before upstream.
     for (auto it = pl.order.rbegin(); it != pl.order.rend(); ++it) {
@@ -210,6 +218,8 @@ caf::behavior coordinator(caf::event_based_actor* self,
         m.handle = st->opts.placement ? st->opts.placement(s, r) : caf::actor{};
         if (!m.handle)
           m.handle = self->spawn(stage_actor, st->plan, s, r);
+        for (auto& name : stages[s].rate_limits)
+          m.wires.rate_limiters.push_back(st->limiters.at(name));
         replicas[s].push_back(st->members.size());
         st->members.push_back(std::move(m));
       }

@@ -1,5 +1,7 @@
 #include "messages.hpp"
 
+#include "rate_limiter.hpp"
+
 namespace sluice {
 
 void register_message_types(caf::actor_system_config& cfg) {
@@ -22,6 +24,7 @@ void register_message_types(caf::actor_system_config& cfg) {
     .add_message_type<lineage_batch_msg>("sluice.lineage_batch")
     .add_message_type<lineage_ack_msg>("sluice.lineage_ack")
     .add_message_type<lineage_eos_msg>("sluice.lineage_eos");
+  register_rate_limit_messages(cfg);
 }
 
 } // namespace sluice

@@ -187,12 +187,15 @@ struct wiring {
   out_edge_desc dlq;
   caf::actor coordinator;
   caf::actor lineage; ///< the lineage recorder, when the run records lineage
+  /// The limiters of the stage's `rate_limit` names, in the (sorted) order
+  /// of stage_spec::rate_limits (docs/rate-limits.md).
+  std::vector<caf::actor> rate_limiters;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wiring& x) {
   return f(caf::meta::type_name("wiring"), x.outputs, x.inputs, x.dlq, x.coordinator,
-           x.lineage);
+           x.lineage, x.rate_limiters);
 }
 
 // -- reports (actors -> coordinator) ----------------------------------------------
@@ -245,6 +248,14 @@ struct stage_stats {
   latency_histogram end_to_end;    ///< sinks: read -> written, per record
   uint64_t bytes_read = 0;  ///< drivers: input bytes consumed
   uint64_t bytes_total = 0; ///< drivers: input bytes expected (0 unknown)
+  // Calling stages (http, classify; docs/rate-limits.md):
+  uint64_t calls = 0;         ///< calls answered (each attempt counts)
+  uint64_t call_failures = 0; ///< of those, calls that failed as a whole
+  uint64_t permit_wait_us = 0; ///< time calls waited for rate-limit permits
+  uint64_t prompt_tokens = 0;
+  uint64_t completion_tokens = 0;
+  double cost_usd = 0;        ///< estimated, from the stage's prices
+  latency_histogram call_latency; ///< launch -> answer, per call
   std::vector<std::pair<edge_id, uint64_t>> sent;     ///< records per out edge
   std::vector<std::pair<edge_id, uint64_t>> received; ///< records per in edge
 };
@@ -255,8 +266,9 @@ typename Inspector::result_type inspect(Inspector& f, stage_stats& x) {
            x.passed, x.filtered, x.folded, x.written, x.dropped, x.dead_lettered, x.failed,
            x.unaccounted, x.batches_in, x.batches_out, x.busy_us, x.retries, x.restarts,
            x.duplicates, x.breaker_opened, x.errors, x.batch_latency, x.end_to_end,
-           x.bytes_read,
-           x.bytes_total, x.sent, x.received);
+           x.bytes_read, x.bytes_total, x.calls, x.call_failures, x.permit_wait_us,
+           x.prompt_tokens, x.completion_tokens, x.cost_usd, x.call_latency, x.sent,
+           x.received);
 }
 
 /// A replica (or driver) finished: every input complete, end of stream sent.
@@ -470,6 +482,7 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;   ///< ask for stage_
 using progress_atom = caf::atom_constant<caf::atom("progress")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;   ///< stages: a retry is due
 using resume_atom = caf::atom_constant<caf::atom("resume")>; ///< stages: latency/breaker wait over
+using calls_atom = caf::atom_constant<caf::atom("calls")>;   ///< stages: a permit or an answer is in
 /// The metrics collector: reply with the latest metrics_snapshot as JSON
 /// text (runtime/metrics/snapshot.hpp, to_json). `sluice top` and the HTTP
 /// endpoint ask this; the collector is published on the console port.

@@ -56,6 +56,12 @@ stage_counters counters_of(const stage_stats& s) {
   c.duplicates = s.duplicates;
   c.breaker_opened = s.breaker_opened;
   c.busy_us = s.busy_us;
+  c.calls = s.calls;
+  c.call_failures = s.call_failures;
+  c.permit_wait_us = s.permit_wait_us;
+  c.prompt_tokens = s.prompt_tokens;
+  c.completion_tokens = s.completion_tokens;
+  c.cost_usd = s.cost_usd;
   return c;
 }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 
@@ -15,9 +16,11 @@
 #include "core/fault.hpp"
 #include "lineage/event.hpp"
 #include "messages.hpp"
+#include "ops/call.hpp"
 #include "ops/chaos.hpp"
 #include "ops/registry.hpp"
 #include "outbox.hpp"
+#include "rate_limiter.hpp"
 #include "trail_text.hpp"
 
 namespace sluice {
@@ -79,6 +82,69 @@ struct retry_item {
   int64_t due_us = 0;
 };
 
+/// What one attempt at a record knows of its earlier attempts.
+struct attempt_ctx {
+  uint32_t attempts = 1; ///< this attempt's number
+  int64_t first_failure_us = 0;
+};
+
+// -- calls (calling stages: ops/call.hpp, docs/rate-limits.md) ---------------------
+
+/// A permit granted or an answer arrived. Grants reach the keeper (the
+/// permit holder the limiters know), answers arrive on the HTTP client's
+/// threads; both land in the cell's inbox, so a worker that dies between
+/// their arrival and their handling loses neither: the next one finds them.
+struct call_event {
+  bool grant = false;
+  uint64_t id = 0;       ///< grant: the ticket; answer: the call
+  std::string resource;  ///< grant: the limiter's name
+  uint64_t waited_us = 0;
+  net::http_response response;
+};
+
+/// The one structure of a cell touched by other threads: a locked queue.
+struct call_inbox {
+  std::mutex mtx;
+  std::vector<call_event> events;
+
+  void push(call_event e) {
+    std::lock_guard<std::mutex> lock{mtx};
+    events.push_back(std::move(e));
+  }
+
+  std::vector<call_event> take() {
+    std::lock_guard<std::mutex> lock{mtx};
+    std::vector<call_event> out;
+    out.swap(events);
+    return out;
+  }
+};
+
+/// One call of a calling stage, from its first permit request to its answer.
+struct call_in_flight {
+  uint64_t id = 0;
+  std::vector<record> recs;
+  std::vector<attempt_ctx> ctxs;
+  double cost = 1;
+  size_t next_limit = 0;                           ///< limiters granted so far
+  uint64_t ticket = 0;                             ///< the permit being waited for
+  std::vector<std::pair<size_t, uint64_t>> held;   ///< (limiter, ticket) granted
+  uint64_t permit_wait_us = 0;
+  int64_t launched_us = 0;                         ///< 0: not launched yet
+};
+
+/// A call whose answer is being handed to its records, one by one.
+struct completing_call {
+  std::vector<record> recs;
+  std::vector<attempt_ctx> ctxs;
+  std::unique_ptr<call_answer> answer; ///< null: read() threw
+  size_t next = 0;
+};
+
+/// Where a worker was, inside the operator, on a call's behalf (so that
+/// its successor knows what the crash left half done).
+enum class call_step : uint8_t { none, launch, read, complete };
+
 /// Everything of a replica that outlives its worker actor. Touched by one
 /// actor at a time: the keeper while no worker runs (wiring, restarts), the
 /// worker otherwise; messages between them order the accesses.
@@ -103,6 +169,18 @@ struct replica_cell {
   chaos_monkey chaos;
   circuit_breaker breaker;
   std::string last_crash;               ///< why the last worker died
+  // Calls (a calling stage only; docs/rate-limits.md).
+  calling_op* caller = nullptr;         ///< `op` as a calling_op, or null
+  std::vector<caf::actor> limiters;     ///< one per spec.rate_limits name, same order
+  std::vector<std::pair<record, attempt_ctx>> gathering; ///< the next call's records
+  double gathering_cost = 0;
+  std::map<uint64_t, call_in_flight> calls;  ///< waiting for permits or on the wire
+  std::optional<completing_call> completing;
+  uint64_t next_call = 0;
+  uint64_t next_ticket = 0;
+  call_step step = call_step::none;     ///< inside the operator for a call
+  uint64_t step_call = 0;               ///< ... for this one
+  std::shared_ptr<call_inbox> inbox = std::make_shared<call_inbox>();
   // Lineage (docs/lineage.md): the events of the unit of work in progress,
   // and the event batches sent to the recorder and not acknowledged yet.
   caf::actor lineage;                   ///< the recorder; unset: lineage is off
@@ -185,12 +263,6 @@ std::string map_changes(const Json& params) {
     part("keep " + names(*it));
   return out;
 }
-
-/// What one attempt at a record knows of its earlier attempts.
-struct attempt_ctx {
-  uint32_t attempts = 1; ///< this attempt's number
-  int64_t first_failure_us = 0;
-};
 
 /// One worker actor's state: the operator's emitter, the timers it armed.
 /// Everything that must survive the worker lives in the cell.
@@ -409,8 +481,12 @@ struct worker final : emitter {
     if (transient && !in_finish && ctx.attempts < spec.retry.max_attempts) {
       ++c.stats.retries;
       trace_error(rec, lineage_outcome::retried, err, ctx.attempts);
-      retry_item item{std::move(rec), ctx.attempts, first,
-                      now + int64_t{spec.retry.backoff_ms(ctx.attempts, c.chaos.uniform())} * 1000};
+      int64_t wait_ms = spec.retry.backoff_ms(ctx.attempts, c.chaos.uniform());
+      // A service that said when to come back (Retry-After) is believed, up
+      // to max_retry_after_ms (docs/rate-limits.md).
+      if (err.retry_after_ms > wait_ms)
+        wait_ms = std::min<int64_t>(err.retry_after_ms, max_retry_after_ms);
+      retry_item item{std::move(rec), ctx.attempts, first, now + wait_ms * 1000};
       auto at = std::upper_bound(c.retries.begin(), c.retries.end(), item.due_us,
                                  [](int64_t due, const retry_item& x) { return due < x.due_us; });
       c.retries.insert(at, std::move(item));
@@ -418,6 +494,8 @@ struct worker final : emitter {
     }
     apply_policy(std::move(rec), std::move(err), ctx.attempts, first, now);
   }
+
+  static constexpr int64_t max_retry_after_ms = 300'000;
 
   void apply_policy(record&& rec, error err, uint32_t attempts, int64_t first_us, int64_t last_us) {
     switch (spec.on_error) {
@@ -488,11 +566,214 @@ struct worker final : emitter {
         fail(std::move(rec), error{errc::runtime_error, "chaos: injected permanent failure"});
         return;
     }
+    if (c.caller) {
+      gather(std::move(rec));
+      return;
+    }
     c.in_op = true;
     c.op->process(std::move(rec), *this);
     c.in_op = false;
     if (!accounted)
       ++c.stats.unaccounted;
+  }
+
+  // -- calls (calling stages: ops/call.hpp, docs/rate-limits.md) ------------------
+
+  /// Whether another call may open: fewer than the operator's max_in_flight
+  /// are waiting for permits or on the wire.
+  bool call_room() const {
+    return !c.caller || c.calls.size() < c.caller->max_in_flight();
+  }
+
+  /// Adds a record to the next call; opens it when it is full.
+  void gather(record&& rec) {
+    auto cost = c.caller->cost_of(rec);
+    if (!cost) {
+      fail(std::move(rec), cost.err());
+      return;
+    }
+    accounted = true; // in a call now; counted when the call completes
+    c.gathering_cost += *cost;
+    c.gathering.emplace_back(std::move(rec), ctx);
+    if (c.gathering.size() >= c.caller->records_per_call())
+      open_call();
+  }
+
+  /// Turns the gathered records into a call and asks for its first permit.
+  void open_call() {
+    if (c.gathering.empty())
+      return;
+    call_in_flight call;
+    call.id = ++c.next_call;
+    call.cost = c.caller->has_cost() ? c.gathering_cost : 1.0;
+    call.recs.reserve(c.gathering.size());
+    for (auto& [rec, x] : c.gathering) {
+      call.recs.push_back(std::move(rec));
+      call.ctxs.push_back(x);
+    }
+    c.gathering.clear();
+    c.gathering_cost = 0;
+    auto& placed = c.calls.emplace(call.id, std::move(call)).first->second;
+    acquire_next(placed);
+  }
+
+  /// Requests the call's next permit, in the order of spec.rate_limits
+  /// (sorted: every stage takes shared limits in the same order, so two
+  /// calls never hold one limit each while waiting for the other's); with
+  /// all of them held, launches it. Requests go out as the keeper: the
+  /// limiters hold permits for the replica, which outlives worker crashes
+  /// (its calls are still on the wire), and free them if the replica dies.
+  void acquire_next(call_in_flight& call) {
+    if (call.next_limit < c.limiters.size()) {
+      call.ticket = ++c.next_ticket;
+      caf::send_as(caf::actor_cast<caf::actor>(c.keeper), c.limiters[call.next_limit],
+                   permit_request{call.ticket, call.cost});
+      return;
+    }
+    launch(call);
+  }
+
+  void launch(call_in_flight& call) {
+    call.launched_us = now_us();
+    auto inbox = c.inbox;
+    auto keeper = caf::actor_cast<caf::weak_actor_ptr>(c.keeper);
+    auto id = call.id;
+    c.step = call_step::launch;
+    c.step_call = id;
+    c.caller->launch(call.recs, [inbox, keeper, id](net::http_response res) {
+      // Any thread; the actor system may be gone (a forced stop): a weak
+      // handle, and nothing of the worker is touched here.
+      call_event e;
+      e.id = id;
+      e.response = std::move(res);
+      inbox->push(std::move(e));
+      if (auto k = caf::actor_cast<caf::actor>(keeper))
+        caf::anon_send(k, calls_atom::value);
+    });
+    c.step = call_step::none;
+  }
+
+  /// Handles every permit and answer that arrived.
+  void drain_inbox() {
+    for (auto& e : c.inbox->take()) {
+      if (c.failed)
+        return;
+      if (e.grant)
+        on_grant(e);
+      else
+        on_answer(e.id, std::move(e.response));
+    }
+    lineage_flush();
+    after_output();
+    pump();
+  }
+
+  void on_grant(const call_event& e) {
+    auto limiter = std::find(spec.rate_limits.begin(), spec.rate_limits.end(), e.resource);
+    if (limiter == spec.rate_limits.end())
+      return;
+    auto index = static_cast<size_t>(limiter - spec.rate_limits.begin());
+    for (auto& [id, call] : c.calls) {
+      if (call.launched_us == 0 && call.next_limit == index && call.ticket == e.id) {
+        call.held.emplace_back(index, e.id);
+        call.permit_wait_us += e.waited_us;
+        ++call.next_limit;
+        acquire_next(call);
+        return;
+      }
+    }
+    // Nobody waits for it (cannot happen while tickets are unique; if it
+    // did, holding it would starve the limiter): give it back.
+    caf::send_as(caf::actor_cast<caf::actor>(c.keeper), c.limiters[index],
+                 permit_release{e.id});
+  }
+
+  void on_answer(uint64_t id, net::http_response&& res) {
+    auto it = c.calls.find(id);
+    if (it == c.calls.end() || it->second.launched_us == 0)
+      return;
+    auto call = std::move(it->second);
+    c.calls.erase(it);
+    auto keeper = caf::actor_cast<caf::actor>(c.keeper);
+    for (auto& [index, ticket] : call.held)
+      caf::send_as(keeper, c.limiters[index], permit_release{ticket});
+    auto now = now_us();
+    ++c.stats.calls;
+    c.stats.permit_wait_us += call.permit_wait_us;
+    c.stats.call_latency.observe(static_cast<uint64_t>(std::max<int64_t>(0, now - call.launched_us)));
+    c.completing = completing_call{std::move(call.recs), std::move(call.ctxs), nullptr, 0};
+    c.step = call_step::read;
+    c.step_call = id;
+    auto answer = c.caller->read(c.completing->recs, std::move(res));
+    c.step = call_step::none;
+    if (answer->failure)
+      ++c.stats.call_failures;
+    c.stats.prompt_tokens += answer->prompt_tokens;
+    c.stats.completion_tokens += answer->completion_tokens;
+    c.stats.cost_usd += answer->cost_usd;
+    c.completing->answer = std::move(answer);
+    continue_completing();
+  }
+
+  /// Hands the completing call's records, from the next one, to the
+  /// operator's `complete` (or, when `read` threw, fails them all).
+  void continue_completing() {
+    auto& done = *c.completing;
+    batch_time = now_us();
+    transient_failure = false;
+    while (done.next < done.recs.size() && !c.failed) {
+      auto i = done.next++;
+      ctx = done.ctxs[i];
+      accounted = false;
+      if (!done.answer) {
+        fail(std::move(done.recs[i]),
+             error{errc::crash, "the operator threw reading its call's answer: " + c.last_crash});
+        continue;
+      }
+      c.step = call_step::complete;
+      c.caller->complete(std::move(done.recs[i]), i, *done.answer, *this);
+      c.step = call_step::none;
+      if (!accounted)
+        ++c.stats.unaccounted;
+    }
+    if (c.breaker.enabled() && !transient_failure)
+      c.breaker.on_success();
+    c.completing.reset();
+  }
+
+  /// A new worker on a cell whose worker died inside the operator on a
+  /// call's behalf: the record it died on fails with class `crash` (like a
+  /// record a `process` threw on); a launch that threw fails its records.
+  void recover_calls() {
+    auto step = c.step;
+    c.step = call_step::none;
+    batch_time = now_us();
+    if (step == call_step::launch) {
+      auto it = c.calls.find(c.step_call);
+      if (it != c.calls.end()) {
+        auto call = std::move(it->second);
+        c.calls.erase(it);
+        auto keeper = caf::actor_cast<caf::actor>(c.keeper);
+        for (auto& [index, ticket] : call.held)
+          caf::send_as(keeper, c.limiters[index], permit_release{ticket});
+        for (size_t i = 0; i < call.recs.size() && !c.failed; ++i) {
+          ctx = call.ctxs[i];
+          accounted = false;
+          fail(std::move(call.recs[i]),
+               error{errc::crash, "the operator threw starting its call: " + c.last_crash});
+        }
+      }
+    } else if (step == call_step::complete && c.completing && c.completing->next > 0) {
+      auto i = c.completing->next - 1;
+      ctx = c.completing->ctxs[i];
+      accounted = false;
+      // The record was handed to the operator: it may be half changed;
+      // what is left of it fails with the crash.
+      fail(std::move(c.completing->recs[i]),
+           error{errc::crash, "the operator threw on this record: " + c.last_crash});
+    }
+    if (c.completing && !c.failed)
+      continue_completing();
   }
 
   void ack(edge_id edge, uint64_t seq) {
@@ -521,13 +802,18 @@ struct worker final : emitter {
       c.next_index = i + 1;
       if (c.failed)
         return;
+      if (!call_room())
+        return; // the rest waits until a call completes
     }
+    if (c.caller)
+      open_call(); // the batch's last records, in a call of their own
     c.in_op = true;
     in_end_batch = true;
     c.op->end_batch(*this);
     in_end_batch = false;
     c.in_op = false;
-    if (c.breaker.enabled() && !transient_failure)
+    // A calling stage's calls tell the breaker when they complete.
+    if (c.breaker.enabled() && !transient_failure && !c.caller)
       c.breaker.on_success();
     auto edge = b.edge;
     auto seq = b.seq;
@@ -569,7 +855,9 @@ struct worker final : emitter {
     transient_failure = false;
     ctx = attempt_ctx{item.attempts + 1, item.first_failure_us};
     run_record(std::move(item.rec));
-    if (c.breaker.enabled() && !transient_failure)
+    if (c.caller)
+      open_call();
+    else if (c.breaker.enabled() && !transient_failure)
       c.breaker.on_success();
     lineage_flush();
   }
@@ -656,7 +944,7 @@ struct worker final : emitter {
   }
 
   void pump() {
-    while (!c.failed && c.out.clear() && c.dlq.clear() && lineage_room()) {
+    while (!c.failed && c.out.clear() && c.dlq.clear() && lineage_room() && call_room()) {
       auto now = now_us();
       bool work_waiting = c.current || !c.pending.empty()
                           || (!c.retries.empty() && c.retries.front().due_us <= now);
@@ -693,7 +981,7 @@ struct worker final : emitter {
       after_output();
     }
     if (!c.failed && !c.finished && !c.current && c.pending.empty() && c.retries.empty()
-        && inputs_complete())
+        && c.calls.empty() && c.gathering.empty() && !c.completing && inputs_complete())
       finish();
   }
 
@@ -794,6 +1082,7 @@ struct worker final : emitter {
       return;
     }
     recover_current();
+    recover_calls();
     introduce();
     c.out.resend_all(self);
     c.dlq.resend_all(self);
@@ -804,7 +1093,7 @@ struct worker final : emitter {
     arm_tick();
     if (!c.finished) {
       after_output(); // re-arms the linger timer for a partial batch
-      pump();
+      drain_inbox();  // permits and answers that reached the dead worker's cell
     }
   }
 };
@@ -862,6 +1151,10 @@ caf::behavior stage_worker(caf::event_based_actor* self, cell_ptr cell) {
     [=](resume_atom) {
       w->resume_at_us = 0;
       w->pump();
+    },
+    [=](calls_atom) {
+      if (!w->c.failed)
+        w->drain_inbox();
     },
     [=](tick_atom_) {
       auto& c = w->c;
@@ -993,6 +1286,12 @@ caf::behavior stage_actor(caf::event_based_actor* self,
     c.keeper = self;
     c.lineage = w.lineage;
     c.lineage_rate = c.plan->config.lineage.rate();
+    c.caller = dynamic_cast<calling_op*>(c.op.get());
+    c.limiters = w.rate_limiters;
+    if (c.limiters.size() != c.spec.rate_limits.size())
+      return "stage '" + c.spec.id + "' cannot start: it names "
+             + std::to_string(c.spec.rate_limits.size()) + " rate limits and was given "
+             + std::to_string(c.limiters.size());
     c.out.init(w.outputs, c.plan->config.stages, c.spec.flow.batch_size);
     if (w.dlq.target)
       c.dlq.init({w.dlq}, c.plan->config.stages, c.spec.flow.batch_size);
@@ -1019,6 +1318,18 @@ caf::behavior stage_actor(caf::event_based_actor* self,
     [=](ack_msg& a) { forward(a); },
     [=](resend_msg& r) { forward(r); },
     [=](lineage_ack_msg& a) { forward(a); },
+    // Calls: limiters grant permits to the keeper (the holder they monitor);
+    // answers announce themselves here. Both wait in the cell's inbox.
+    [=](permit_grant& g) {
+      call_event e;
+      e.grant = true;
+      e.id = g.ticket;
+      e.resource = std::move(g.resource);
+      e.waited_us = g.waited_us;
+      cell->inbox->push(std::move(e));
+      forward(calls_atom::value);
+    },
+    [=](calls_atom) { forward(calls_atom::value); },
     [=](stage_done& d) { self->send(cell->coordinator, std::move(d)); },
     [=](stats_atom) {
       if (*worker_handle)

@@ -6,6 +6,7 @@
 
 #include "dlq_actor.hpp"
 #include "lineage_recorder.hpp"
+#include "ops/registry.hpp"
 
 namespace sluice {
 
@@ -22,12 +23,24 @@ json counters(const stage_stats& s) {
           {"busy_ms", s.busy_us / 1000},
           {"retries", s.retries},   {"restarts", s.restarts},
           {"duplicates", s.duplicates}, {"breaker_opened", s.breaker_opened},
-          {"errors", s.errors}};
+          {"errors", s.errors},
+          // calling stages only (the rows of other kinds drop them)
+          {"calls", s.calls}, {"call_failures", s.call_failures},
+          {"permit_wait_ms", s.permit_wait_us / 1000},
+          {"prompt_tokens", s.prompt_tokens}, {"completion_tokens", s.completion_tokens},
+          {"cost_usd", s.cost_usd}};
 }
 
+const char* const call_keys[] = {"calls", "call_failures", "permit_wait_ms", "prompt_tokens",
+                                 "completion_tokens", "cost_usd"};
+
 void add(json& into, const json& from) {
-  for (auto& [k, v] : from.items())
-    into[k] = into.value(k, uint64_t{0}) + v.get<uint64_t>();
+  for (auto& [k, v] : from.items()) {
+    if (v.is_number_float())
+      into[k] = into.value(k, 0.0) + v.get<double>();
+    else
+      into[k] = into.value(k, uint64_t{0}) + v.get<uint64_t>();
+  }
 }
 
 } // namespace
@@ -90,6 +103,9 @@ json build_summary(const pipeline_plan& plan, const std::vector<stage_stats>& st
     row["type"] = st.type;
     row["replicas"] = st.parallelism;
     row["on_error"] = to_string(st.on_error);
+    if (plan.kinds[st.index] == nullptr || !plan.kinds[st.index]->calls)
+      for (auto key : call_keys)
+        row.erase(key);
     per_stage.push_back(row);
     for (auto key : {"written", "filtered", "dropped", "dead_lettered", "folded", "failed"})
       totals[key] = totals[key].get<uint64_t>() + row.value(key, uint64_t{0});
@@ -169,6 +185,20 @@ std::string render_summary(const json& s) {
     out += "conservation: MISMATCH\n";
     for (auto& p : c["problems"])
       out += "  - " + p.get<std::string>() + "\n";
+  }
+  for (auto& row : s["stages"]) {
+    if (!row.contains("calls"))
+      continue;
+    out += fmt::format("calls: {}: {} calls ({} failed), {:.1f} s waiting for rate-limit permits",
+                       row.value("id", ""), row.value("calls", uint64_t{0}),
+                       row.value("call_failures", uint64_t{0}),
+                       row.value("permit_wait_ms", uint64_t{0}) / 1000.0);
+    auto prompt = row.value("prompt_tokens", uint64_t{0});
+    auto completion = row.value("completion_tokens", uint64_t{0});
+    if (prompt + completion > 0)
+      out += fmt::format(", {} prompt + {} completion tokens, estimated cost ${:.4f}", prompt,
+                         completion, row.value("cost_usd", 0.0));
+    out += "\n";
   }
   if (s.contains("dlq_path") && t.value("dead_lettered", uint64_t{0}) > 0)
     out += "dead letters: " + s["dlq_path"].get<std::string>() + "\n";

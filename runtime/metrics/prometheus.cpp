@@ -145,7 +145,7 @@ struct counter_family {
   uint64_t stage_counters::*field;
 };
 
-constexpr std::array<counter_family, 15> stage_counter_families = {{
+constexpr std::array<counter_family, 19> stage_counter_families = {{
   {"sluice_stage_records_in_total", "Records the stage replica received.",
    &stage_counters::records_in},
   {"sluice_stage_records_out_total", "Records the stage replica sent on, over every output.",
@@ -175,6 +175,14 @@ constexpr std::array<counter_family, 15> stage_counter_families = {{
    &stage_counters::duplicates},
   {"sluice_stage_breaker_opened_total", "Times the circuit breaker opened.",
    &stage_counters::breaker_opened},
+  {"sluice_stage_calls_total", "Calls a calling stage (http, classify) made that were answered.",
+   &stage_counters::calls},
+  {"sluice_stage_call_failures_total", "Calls that failed as a whole (status, timeout, unreadable answer).",
+   &stage_counters::call_failures},
+  {"sluice_stage_prompt_tokens_total", "Prompt tokens a classify stage's provider counted.",
+   &stage_counters::prompt_tokens},
+  {"sluice_stage_completion_tokens_total", "Completion tokens a classify stage's provider counted.",
+   &stage_counters::completion_tokens},
 }};
 
 void histogram(writer& w, const std::string& labels, const latency_histogram& h) {
@@ -201,6 +209,15 @@ void stage_families(writer& w, const std::vector<replica_source>& sources) {
            "Time the stage replica spent processing, in seconds.");
   for (auto& r : sources)
     w.sample(r.labels, seconds_text(false, r.totals->busy_us));
+
+  w.family("sluice_stage_permit_wait_seconds_total", "counter",
+           "Time the stage replica's calls waited for rate-limit permits, in seconds.");
+  for (auto& r : sources)
+    w.sample(r.labels, seconds_text(false, r.totals->permit_wait_us));
+  w.family("sluice_stage_cost_usd_total", "counter",
+           "Estimated cost of the stage replica's calls in US dollars, from the configured prices.");
+  for (auto& r : sources)
+    w.sample(r.labels, prometheus_number(r.totals->cost_usd));
 
   w.family("sluice_stage_mailbox_messages", "gauge",
            "Messages waiting in the stage replica's mailbox.");

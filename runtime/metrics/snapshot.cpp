@@ -23,6 +23,12 @@ void stage_counters::add(const stage_counters& o) {
   duplicates += o.duplicates;
   breaker_opened += o.breaker_opened;
   busy_us += o.busy_us;
+  calls += o.calls;
+  call_failures += o.call_failures;
+  permit_wait_us += o.permit_wait_us;
+  prompt_tokens += o.prompt_tokens;
+  completion_tokens += o.completion_tokens;
+  cost_usd += o.cost_usd;
 }
 
 // The JSON field names are the struct member names (docs/observability.md).
@@ -47,7 +53,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(stage_counters, records_in, reco
                                                 batches_in, batches_out, filtered, written,
                                                 folded, dropped, dead_lettered, failed, errors,
                                                 retries, restarts, duplicates, breaker_opened,
-                                                busy_us)
+                                                busy_us, calls, call_failures, permit_wait_us,
+                                                prompt_tokens, completion_tokens, cost_usd)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(latency_summary, p50_ms, p95_ms, p99_ms, count)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(replica_view, replica, state, totals, in_per_s,
                                                 out_per_s, utilization, mailbox, in_flight,

@@ -35,6 +35,13 @@ struct stage_counters {
   uint64_t duplicates = 0;   ///< resent batches discarded
   uint64_t breaker_opened = 0;
   uint64_t busy_us = 0;      ///< time spent processing
+  // Calling stages (http, classify; docs/rate-limits.md); 0 for others.
+  uint64_t calls = 0;        ///< calls answered, each attempt counts
+  uint64_t call_failures = 0; ///< calls that failed as a whole
+  uint64_t permit_wait_us = 0; ///< time calls waited for rate-limit permits
+  uint64_t prompt_tokens = 0;
+  uint64_t completion_tokens = 0;
+  double cost_usd = 0;       ///< estimated from the stage's prices
 
   void add(const stage_counters& o);
 };

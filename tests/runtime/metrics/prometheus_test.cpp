@@ -299,7 +299,7 @@ TEST_CASE("each family has one HELP and one TYPE line before its samples and is 
     CHECK(name == current); // a sample of the family whose TYPE came last
   }
   CHECK(helps.size() == types.size());
-  CHECK(types.size() == 16 + 5 + 2 + 3 + 4 + 6);
+  CHECK(types.size() == 16 + 6 + 5 + 2 + 3 + 4 + 6); // 6: the calling stages' families
   CHECK(types["sluice_stage_state"] == "gauge");
   CHECK(types["sluice_stage_batch_duration_seconds"] == "histogram");
   CHECK(types["sluice_pipeline_info"] == "gauge");
