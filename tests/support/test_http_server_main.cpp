@@ -4,7 +4,7 @@
 //   test_http_server [--port N] [--tls-cert FILE --tls-key FILE]
 //
 // Prints "listening on 127.0.0.1:PORT" once it is, then serves until SIGTERM,
-// SIGINT or the end of its standard input.
+// SIGINT or, when its standard input is a pipe, the end of that input.
 
 #include <csignal>
 #include <cstdio>
@@ -15,6 +15,7 @@
 #include <thread>
 
 #include <pthread.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "support/http_test_server.hpp"
@@ -84,12 +85,18 @@ int main(int argc, char** argv) {
   try {
     sluice::testing::http_test_server server{opts};
     std::cout << "listening on 127.0.0.1:" << server.port() << std::endl;
-    std::thread{[] {
-      char buf[256];
-      while (::read(STDIN_FILENO, buf, sizeof buf) > 0) {
-      }
-      ::kill(::getpid(), SIGTERM); // end of input: stop as on SIGTERM
-    }}.detach();
+    // A parent that pipes to our stdin stops us by closing it (then we
+    // cannot outlive it). Started in the background of a shell, stdin is
+    // /dev/null or a terminal: only the signals stop us.
+    struct stat in {};
+    if (::fstat(STDIN_FILENO, &in) == 0 && S_ISFIFO(in.st_mode)) {
+      std::thread{[] {
+        char buf[256];
+        while (::read(STDIN_FILENO, buf, sizeof buf) > 0) {
+        }
+        ::kill(::getpid(), SIGTERM); // end of input: stop as on SIGTERM
+      }}.detach();
+    }
     int received = 0;
     sigwait(&signals, &received);
   } catch (const std::exception& e) {

@@ -71,6 +71,12 @@ json wrap(const json& stage) {
     st["inputs"] = json::array({"src"});
   }
   p["stages"].push_back(st);
+  // A calling stage's limits, declared as the pipeline around it would.
+  if (stage.contains("rate_limit")) {
+    auto names = stage["rate_limit"].is_array() ? stage["rate_limit"] : json::array({stage["rate_limit"]});
+    for (auto& n : names)
+      p["resources"]["rate_limits"][n.get<std::string>()] = {{"rate", 10}};
+  }
   if (kind->role != stage_role::sink) {
     std::vector<std::string> outs;
     if (stage.contains("params") && stage["params"].contains("routes")) {
@@ -91,7 +97,8 @@ json wrap(const json& stage) {
 TEST_CASE("every stage and pipeline example in docs/ is accepted by the validator", "[docs]") {
   size_t checked = 0;
   for (auto doc : {"docs/stages.md", "docs/config.md", "docs/fault-tolerance.md",
-                   "docs/observability.md", "docs/expressions.md", "docs/lineage.md"}) {
+                   "docs/observability.md", "docs/expressions.md", "docs/lineage.md",
+                   "docs/rate-limits.md"}) {
     auto blocks = json_blocks(repo_root() / doc);
     REQUIRE(!blocks.empty());
     for (auto& text : blocks) {
