@@ -348,6 +348,8 @@ caf::behavior coordinator(caf::event_based_actor* self,
                                                        it->second.second,
                                                        static_cast<uint32_t>(k)});
               }
+              for (auto& limit : st->plan->config.rate_limits)
+                topo.limiters.push_back(st->limiters.at(limit.name));
               self->send(st->opts.collector, std::move(topo));
             }
             event("pipeline_started", {},

@@ -443,11 +443,12 @@ typename Inspector::result_type inspect(Inspector& f, topology_edge& x) {
 struct run_topology {
   std::vector<topology_member> members;
   std::vector<topology_edge> edges;
+  std::vector<caf::actor> limiters; ///< one per resources.rate_limits entry, in config order
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_topology& x) {
-  return f(caf::meta::type_name("run_topology"), x.members, x.edges);
+  return f(caf::meta::type_name("run_topology"), x.members, x.edges, x.limiters);
 }
 
 /// A run event, coordinator -> collector (and the log): see

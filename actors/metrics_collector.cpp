@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <optional>
 #include <tuple>
 
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "messages.hpp"
 #include "metrics/process_stats.hpp"
 #include "metrics/snapshot.hpp"
+#include "rate_limiter.hpp"
 #include "ops/registry.hpp"
 
 namespace sluice {
@@ -89,6 +91,8 @@ struct collector_state {
   collector_options opts;
   std::vector<member_track> members;
   std::vector<topology_edge> edges;
+  /// The run's limiters and what each reported last.
+  std::vector<std::pair<caf::actor, std::optional<rate_limit_metrics>>> limiters;
   std::vector<std::deque<double>> history; ///< per stage index (+1 for the dlq)
   std::deque<run_event> events;
   std::string status = "starting";
@@ -345,6 +349,24 @@ metrics_snapshot build(collector_state& st, int64_t now) {
   st.proc_prev_us = now;
   s.node.threads = st.opts.scheduler_threads;
   s.events.assign(st.events.begin(), st.events.end());
+  for (auto& [handle, m] : st.limiters) {
+    if (!m)
+      continue;
+    rate_limit_view v;
+    v.name = m->resource;
+    v.rate = m->rate;
+    v.per_s = m->per_us / 1e6;
+    v.burst = m->burst;
+    v.max_concurrency = m->max_concurrency;
+    v.tokens = m->tokens;
+    v.in_use = m->in_use;
+    v.waiting = m->waiting;
+    v.granted = m->granted;
+    v.released_by_monitor = m->released_by_monitor;
+    v.wait_s_total = m->waited_us_total / 1e6;
+    v.max_wait_s = m->max_wait_us / 1e6;
+    s.rate_limits.push_back(std::move(v));
+  }
   return s;
 }
 
@@ -382,7 +404,7 @@ caf::behavior metrics_collector(caf::event_based_actor* self,
       return;
     }
     st->sampling = true;
-    auto pending = std::make_shared<size_t>(st->members.size());
+    auto pending = std::make_shared<size_t>(st->members.size() + st->limiters.size());
     auto timeout = std::chrono::milliseconds(std::max<uint32_t>(500, st->opts.interval_ms));
     auto one_done = [=] {
       if (--*pending == 0) {
@@ -418,6 +440,16 @@ caf::behavior metrics_collector(caf::event_based_actor* self,
           },
           [=](caf::error&) { one_done(); });
     }
+    for (size_t i = 0; i < st->limiters.size(); ++i) {
+      self->request(st->limiters[i].first, timeout, metrics_atom::value)
+        .then(
+          [=](rate_limit_metrics& m) {
+            if (!st->final)
+              st->limiters[i].second = std::move(m);
+            one_done();
+          },
+          [=](caf::error&) { one_done(); });
+    }
   };
 
   return {
@@ -429,6 +461,9 @@ caf::behavior metrics_collector(caf::event_based_actor* self,
         st->members.push_back(std::move(t));
       }
       st->edges = std::move(topo.edges);
+      st->limiters.clear();
+      for (auto& l : topo.limiters)
+        st->limiters.emplace_back(l, std::nullopt);
       sample();
       if (!st->ticking) {
         st->ticking = true;

@@ -112,11 +112,16 @@ struct call_inbox {
     events.push_back(std::move(e));
   }
 
-  std::vector<call_event> take() {
+  /// The oldest event, taken out. One at a time: a worker that dies
+  /// handling one leaves the rest here for the next worker (the one it died
+  /// on is covered by the cell's `step`).
+  std::optional<call_event> pop() {
     std::lock_guard<std::mutex> lock{mtx};
-    std::vector<call_event> out;
-    out.swap(events);
-    return out;
+    if (events.empty())
+      return std::nullopt;
+    auto e = std::move(events.front());
+    events.erase(events.begin());
+    return e;
   }
 };
 
@@ -179,6 +184,9 @@ struct replica_cell {
   uint64_t next_call = 0;
   uint64_t next_ticket = 0;
   call_step step = call_step::none;     ///< inside the operator for a call
+  bool accounted = false;               ///< the record in the operator got an outcome (the
+                                        ///< worker's flag, kept here for its successor)
+  bool gathered_current = false;        ///< process_current's record is being gathered
   uint64_t step_call = 0;               ///< ... for this one
   std::shared_ptr<call_inbox> inbox = std::make_shared<call_inbox>();
   // Lineage (docs/lineage.md): the events of the unit of work in progress,
@@ -272,7 +280,7 @@ struct worker final : emitter {
   replica_cell& c;
   const stage_spec& spec;
   attempt_ctx ctx;
-  bool accounted = false;   ///< the current input record got an emit/discard/fail
+  bool& accounted;          ///< the current input record got an emit/discard/fail (in the cell)
   bool in_finish = false;   ///< emits now are derived records, not inputs passing
   bool in_end_batch = false; ///< emits in end_batch are derived records too
   bool transient_failure = false; ///< a transient failure in the current unit of work
@@ -285,7 +293,8 @@ struct worker final : emitter {
   std::string pass_detail;  ///< a map's changes, for `changed` events
 
   worker(caf::event_based_actor* s, cell_ptr cp)
-    : self(s), cell(std::move(cp)), c(*cell), spec(c.spec), chaos_on(spec.chaos.any()) {
+    : self(s), cell(std::move(cp)), c(*cell), spec(c.spec), accounted(c.accounted),
+      chaos_on(spec.chaos.any()) {
     auto kind = c.plan->kinds[spec.index];
     if (kind->role == stage_role::source) {
       pass_outcome = lineage_outcome::read;
@@ -462,26 +471,19 @@ struct worker final : emitter {
       return;
     accounted = true;
     ++c.stats.errors;
-    auto now = now_us();
+    auto now = call_basis ? call_basis->now_us : now_us();
     bool transient = spec.retry.retries(err.code);
     if (transient) {
       transient_failure = true;
-      if (c.breaker.enabled()) {
-        auto was_open = c.breaker.current() == circuit_breaker::state::open;
-        c.breaker.on_failure(now);
-        if (!was_open && c.breaker.current() == circuit_breaker::state::open) {
-          ++c.stats.breaker_opened;
-          spdlog::warn("stage '{}': circuit breaker open after {} failures in a row; "
-                       "input waits {} ms", spec.id, spec.circuit.failures,
-                       spec.circuit.cooldown_ms);
-        }
-      }
+      if (!c.caller) // a calling stage's calls report, once each
+        breaker_failure(now);
     }
     auto first = ctx.first_failure_us != 0 ? ctx.first_failure_us : now;
     if (transient && !in_finish && ctx.attempts < spec.retry.max_attempts) {
       ++c.stats.retries;
       trace_error(rec, lineage_outcome::retried, err, ctx.attempts);
-      int64_t wait_ms = spec.retry.backoff_ms(ctx.attempts, c.chaos.uniform());
+      int64_t wait_ms =
+        spec.retry.backoff_ms(ctx.attempts, call_basis ? call_basis->jitter : c.chaos.uniform());
       // A service that said when to come back (Retry-After) is believed, up
       // to max_retry_after_ms (docs/rate-limits.md).
       if (err.retry_after_ms > wait_ms)
@@ -496,6 +498,29 @@ struct worker final : emitter {
   }
 
   static constexpr int64_t max_retry_after_ms = 300'000;
+
+  /// While a call's records complete: one time and one jitter draw for all
+  /// of them, so the records of a failed call fall due together and go
+  /// back as one call (process_retry gathers what is due).
+  struct retry_basis {
+    int64_t now_us;
+    double jitter;
+  };
+  std::optional<retry_basis> call_basis;
+
+  /// A unit of work failed transiently: a record, or a calling stage's call.
+  void breaker_failure(int64_t now) {
+    if (!c.breaker.enabled())
+      return;
+    auto was_open = c.breaker.current() == circuit_breaker::state::open;
+    c.breaker.on_failure(now);
+    if (!was_open && c.breaker.current() == circuit_breaker::state::open) {
+      ++c.stats.breaker_opened;
+      spdlog::warn("stage '{}': circuit breaker open after {} failures in a row; "
+                   "input waits {} ms", spec.id, spec.circuit.failures,
+                   spec.circuit.cooldown_ms);
+    }
+  }
 
   void apply_policy(record&& rec, error err, uint32_t attempts, int64_t first_us, int64_t last_us) {
     switch (spec.on_error) {
@@ -582,7 +607,12 @@ struct worker final : emitter {
   /// Whether another call may open: fewer than the operator's max_in_flight
   /// are waiting for permits or on the wire.
   bool call_room() const {
-    return !c.caller || c.calls.size() < c.caller->max_in_flight();
+    if (!c.caller)
+      return true;
+    // A half-open breaker probes the service with one call, not a window.
+    if (c.breaker.enabled() && c.breaker.current() == circuit_breaker::state::half_open)
+      return c.calls.empty();
+    return c.calls.size() < c.caller->max_in_flight();
   }
 
   /// Adds a record to the next call; opens it when it is full.
@@ -595,6 +625,14 @@ struct worker final : emitter {
     accounted = true; // in a call now; counted when the call completes
     c.gathering_cost += *cost;
     c.gathering.emplace_back(std::move(rec), ctx);
+    // The record is the call's now. A batch moves past it before the call
+    // can launch, and a retry item is done with: a crash in launch fails
+    // it with its call, and nothing may find it again where it came from.
+    if (c.gathered_current) {
+      ++c.next_index;
+      c.gathered_current = false;
+    }
+    c.retrying.reset();
     if (c.gathering.size() >= c.caller->records_per_call())
       open_call();
   }
@@ -655,13 +693,14 @@ struct worker final : emitter {
 
   /// Handles every permit and answer that arrived.
   void drain_inbox() {
-    for (auto& e : c.inbox->take()) {
-      if (c.failed)
-        return;
-      if (e.grant)
-        on_grant(e);
+    while (!c.failed) {
+      auto e = c.inbox->pop();
+      if (!e)
+        break;
+      if (e->grant)
+        on_grant(*e);
       else
-        on_answer(e.id, std::move(e.response));
+        on_answer(e->id, std::move(e->response));
     }
     lineage_flush();
     after_output();
@@ -721,6 +760,7 @@ struct worker final : emitter {
     auto& done = *c.completing;
     batch_time = now_us();
     transient_failure = false;
+    call_basis = retry_basis{batch_time, c.chaos.uniform()};
     while (done.next < done.recs.size() && !c.failed) {
       auto i = done.next++;
       ctx = done.ctxs[i];
@@ -736,7 +776,11 @@ struct worker final : emitter {
       if (!accounted)
         ++c.stats.unaccounted;
     }
-    if (c.breaker.enabled() && !transient_failure)
+    call_basis.reset();
+    // One report per call: a 50-record call that got a 503 is one failure.
+    if (transient_failure)
+      breaker_failure(batch_time);
+    else if (c.breaker.enabled())
       c.breaker.on_success();
     c.completing.reset();
   }
@@ -765,12 +809,14 @@ struct worker final : emitter {
       }
     } else if (step == call_step::complete && c.completing && c.completing->next > 0) {
       auto i = c.completing->next - 1;
+      bool had_outcome = accounted; // it emitted (or failed) it, then threw
       ctx = c.completing->ctxs[i];
       accounted = false;
       // The record was handed to the operator: it may be half changed;
       // what is left of it fails with the crash.
-      fail(std::move(c.completing->recs[i]),
-           error{errc::crash, "the operator threw on this record: " + c.last_crash});
+      if (!had_outcome)
+        fail(std::move(c.completing->recs[i]),
+             error{errc::crash, "the operator threw on this record: " + c.last_crash});
     }
     if (c.completing && !c.failed)
       continue_completing();
@@ -798,7 +844,9 @@ struct worker final : emitter {
         c.counted = i + 1;
       }
       ctx = attempt_ctx{};
+      c.gathered_current = c.caller != nullptr;
       run_record(std::move(recs[i]));
+      c.gathered_current = false;
       c.next_index = i + 1;
       if (c.failed)
         return;
@@ -839,22 +887,54 @@ struct worker final : emitter {
       return;
     auto& recs = *c.current->records;
     if (c.next_index < recs.size()) {
+      bool had_outcome = accounted; // it emitted (or failed) it, then threw
       accounted = false;
       ctx = attempt_ctx{};
       batch_time = now_us();
-      fail(std::move(recs[c.next_index]),
-           error{errc::crash, "the operator threw on this record: " + c.last_crash});
+      if (!had_outcome)
+        fail(std::move(recs[c.next_index]),
+             error{errc::crash, "the operator threw on this record: " + c.last_crash});
       ++c.next_index;
     }
   }
 
-  void process_retry() {
-    auto item = std::move(c.retries.front());
-    c.retries.pop_front();
-    batch_time = now_us();
-    transient_failure = false;
+  /// A new worker finds the retry its predecessor was making: untouched
+  /// (an injected crash before the operator saw it), it is tried again;
+  /// if the operator threw on it, it fails with class `crash`.
+  void recover_retrying() {
+    auto item = std::move(*c.retrying);
+    c.retrying.reset();
+    bool threw_in_op = c.in_op;
+    c.in_op = false;
+    if (!threw_in_op) {
+      c.retries.push_front(std::move(item));
+      return;
+    }
+    bool had_outcome = accounted;
+    accounted = false;
     ctx = attempt_ctx{item.attempts + 1, item.first_failure_us};
-    run_record(std::move(item.rec));
+    batch_time = now_us();
+    if (!had_outcome)
+      fail(std::move(item.rec),
+           error{errc::crash, "the operator threw on this record: " + c.last_crash});
+  }
+
+  /// Tries a due retry again. A calling stage gathers every due retry into
+  /// one call, up to records_per_call: a 429 on a call of 50 records must
+  /// not come back as 50 calls of one.
+  void process_retry() {
+    batch_time = now_us();
+    auto now = batch_time;
+    transient_failure = false;
+    do {
+      c.retrying = std::move(c.retries.front());
+      c.retries.pop_front();
+      ctx = attempt_ctx{c.retrying->attempts + 1, c.retrying->first_failure_us};
+      run_record(std::move(c.retrying->rec));
+      c.retrying.reset();
+    } while (c.caller && !c.failed && !c.gathering.empty()
+             && c.gathering.size() < c.caller->records_per_call() && !c.retries.empty()
+             && c.retries.front().due_us <= now);
     if (c.caller)
       open_call();
     else if (c.breaker.enabled() && !transient_failure)
@@ -946,9 +1026,17 @@ struct worker final : emitter {
   void pump() {
     while (!c.failed && c.out.clear() && c.dlq.clear() && lineage_room() && call_room()) {
       auto now = now_us();
+      // A half-open breaker whose probe reported nothing (its batch waited
+      // for a backoff or latency, or opened no call): the next unit probes.
+      if (c.breaker.enabled() && c.breaker.current() == circuit_breaker::state::half_open
+          && c.calls.empty() && !c.completing)
+        c.breaker.release_probe();
       bool work_waiting = c.current || !c.pending.empty()
                           || (!c.retries.empty() && c.retries.front().due_us <= now);
       if (work_waiting && c.breaker.enabled() && !c.breaker.allow(now)) {
+        // The probe call is out: its answer pumps again.
+        if (c.breaker.current() == circuit_breaker::state::half_open)
+          return;
         // Open: input waits upstream (no acks, so windows fill), nothing is dropped.
         wake_at(c.breaker.probe_at_us());
         return;
@@ -1081,7 +1169,10 @@ struct worker final : emitter {
                  + " (its final output may be incomplete; this is a bug in the operator)");
       return;
     }
-    recover_current();
+    if (c.retrying)
+      recover_retrying();
+    else
+      recover_current();
     recover_calls();
     introduce();
     c.out.resend_all(self);

@@ -905,9 +905,9 @@ const stage_spec* pipeline_config::find(const std::string& id) const {
   return nullptr;
 }
 
-const rate_limit_settings* pipeline_config::find_rate_limit(const std::string& name) const {
+const rate_limit_settings* pipeline_config::find_rate_limit(const std::string& resource) const {
   for (auto& r : rate_limits)
-    if (r.name == name)
+    if (r.name == resource)
       return &r;
   return nullptr;
 }

@@ -114,7 +114,7 @@ struct pipeline_config {
   std::vector<stage_spec> stages;
 
   const stage_spec* find(const std::string& id) const;
-  const rate_limit_settings* find_rate_limit(const std::string& name) const;
+  const rate_limit_settings* find_rate_limit(const std::string& resource) const;
 };
 
 /// Resolves `path` against `base_dir` unless it is absolute or "-".

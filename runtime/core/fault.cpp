@@ -79,6 +79,11 @@ void circuit_breaker::open(int64_t now_us) {
   ++times_opened_;
 }
 
+void circuit_breaker::release_probe() {
+  if (state_ == state::half_open)
+    state_ = state::open; // probe_at_us_ has passed: allow() probes at once
+}
+
 circuit_breaker::state circuit_breaker::current() const noexcept {
   return state_;
 }

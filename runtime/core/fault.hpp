@@ -76,6 +76,12 @@ public:
   /// closed; reopens a half_open breaker.
   void on_failure(int64_t now_us);
 
+  /// The probe allow() let through will not report (its work waited, or
+  /// turned out to be nothing): half_open goes back to open with the probe
+  /// time already passed, so the next allow() lets the next unit probe.
+  /// Does nothing in any other state.
+  void release_probe();
+
   state current() const noexcept;
 
   /// When open: the earliest time allow() will let a probe through

@@ -281,6 +281,35 @@ void edge_families(writer& w, const metrics_snapshot& s) {
     w.sample(labels[i], std::to_string(s.edges[i].window));
 }
 
+void rate_limit_families(writer& w, const metrics_snapshot& s) {
+  std::vector<std::string> labels;
+  for (auto& r : s.rate_limits)
+    labels.push_back(label("pipeline", s.pipeline) + ',' + label("rate_limit", r.name));
+  auto gauge = [&](const char* name, const char* help, auto field) {
+    w.family(name, "gauge", help);
+    for (size_t i = 0; i < s.rate_limits.size(); ++i)
+      w.sample(labels[i], field(s.rate_limits[i]));
+  };
+  auto number = [](double v) { return prometheus_number(v); };
+  gauge("sluice_rate_limit_tokens", "Tokens in the limit's bucket; negative while in debt.",
+        [&](auto& r) { return number(r.tokens); });
+  gauge("sluice_rate_limit_permits_in_use", "Permits held: calls on the wire under the limit.",
+        [](auto& r) { return std::to_string(r.in_use); });
+  gauge("sluice_rate_limit_waiting", "Calls queued for a permit of the limit.",
+        [](auto& r) { return std::to_string(r.waiting); });
+  gauge("sluice_rate_limit_rate_per_second", "The limit's configured rate, in tokens per second.",
+        [&](auto& r) { return number(r.per_s > 0 ? r.rate / r.per_s : 0); });
+  gauge("sluice_rate_limit_max_concurrency", "The limit's configured max_concurrency; 0: none.",
+        [](auto& r) { return std::to_string(r.max_concurrency); });
+  w.family("sluice_rate_limit_permits_granted_total", "counter", "Permits the limit granted.");
+  for (size_t i = 0; i < s.rate_limits.size(); ++i)
+    w.sample(labels[i], std::to_string(s.rate_limits[i].granted));
+  w.family("sluice_rate_limit_wait_seconds_total", "counter",
+           "Time calls waited for the limit's permits, summed, in seconds.");
+  for (size_t i = 0; i < s.rate_limits.size(); ++i)
+    w.sample(labels[i], number(s.rate_limits[i].wait_s_total));
+}
+
 void pipeline_families(writer& w, const metrics_snapshot& s) {
   auto pipeline = label("pipeline", s.pipeline);
   w.family("sluice_pipeline_records_read_total", "counter", "Records the sources read.");
@@ -357,6 +386,7 @@ std::string render_prometheus(const metrics_snapshot& s) {
   writer w;
   stage_families(w, replica_sources(s));
   edge_families(w, s);
+  rate_limit_families(w, s);
   pipeline_families(w, s);
   node_families(w, s);
   return w.take();

@@ -70,10 +70,13 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(edge_view, from, from_replica, p
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(node_view, pid, host, uptime_s, cpu_seconds,
                                                 cpu_percent, rss_bytes, actors, threads)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(run_event, time_us, kind, stage, message)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(rate_limit_view, name, rate, per_s, burst,
+                                                max_concurrency, tokens, in_use, waiting, granted,
+                                                released_by_monitor, wait_s_total, max_wait_s)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(metrics_snapshot, pipeline, status, started_us,
                                                 taken_us, interval_ms, sequence, records_read,
                                                 records_accounted, in_flight, node, stages,
-                                                edges, events)
+                                                edges, rate_limits, events)
 
 namespace {
 

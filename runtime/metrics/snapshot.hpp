@@ -135,6 +135,23 @@ struct run_event {
   std::string message;
 };
 
+/// One rate limit (`resources.rate_limits`) as its limiter reported it
+/// (docs/rate-limits.md).
+struct rate_limit_view {
+  std::string name;
+  double rate = 0;
+  double per_s = 1;
+  double burst = 0;
+  uint32_t max_concurrency = 0; ///< 0: no limit
+  double tokens = 0;            ///< in the bucket now; negative while in debt
+  uint32_t in_use = 0;          ///< permits held (calls on the wire)
+  uint32_t waiting = 0;         ///< calls queued for a permit
+  uint64_t granted = 0;
+  uint64_t released_by_monitor = 0; ///< permits taken back from holders that died
+  double wait_s_total = 0;      ///< summed time calls waited for a permit
+  double max_wait_s = 0;
+};
+
 struct metrics_snapshot {
   std::string pipeline;
   /// "starting", "running", "stopping", then the run's end status
@@ -150,6 +167,7 @@ struct metrics_snapshot {
   node_view node;
   std::vector<stage_view> stages;   ///< in topological order
   std::vector<edge_view> edges;
+  std::vector<rate_limit_view> rate_limits; ///< in the order the config declares them
   std::vector<run_event> events;    ///< the most recent ones, oldest first
 };
 

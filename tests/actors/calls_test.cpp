@@ -255,3 +255,67 @@ TEST_CASE("a worker that crashes while calls are on the wire loses neither answe
   CHECK(ids.size() == 60);
   CHECK(out.size() == 60);
 }
+
+TEST_CASE("the records of a call refused with 429 are retried together, in one call",
+          "[calls][actors]") {
+  testing::http_test_server server;
+  temp_dir dir;
+  // Two calls of 10; the second is refused once (every 2nd request on
+  // /batch), so three requests in all: its 10 records come back as one
+  // call, not as ten.
+  auto summary = run_pipeline(R"({"name": "retry-batch",
+    "stages": [
+      {"id": "gen", "type": "source.generate", "params": {"count": 20}},
+      {"id": "call", "type": "http", "inputs": ["gen"],
+       "retry": {"max_attempts": 3, "initial_backoff_ms": 10},
+       "params": {"url": ")" + server.base_url() + R"(/batch?retry429_every=2&retry_after=0",
+                  "method": "POST", "mode": "batch", "records_per_call": 10, "into": "echo"}},
+      {"id": "out", "type": "sink.file", "inputs": ["call"], "params": {"path": "out.jsonl"}}
+    ]})",
+                              dir.path);
+  INFO(summary.dump(2));
+  REQUIRE(summary["status"] == "ok");
+  auto& row = stage_row(summary, "call");
+  CHECK(row["retries"] == 10);
+  CHECK(row["calls"] == 3);
+  CHECK(row["call_failures"] == 1);
+  CHECK(server.count("/batch") == 3);
+  auto out = read_jsonl(dir.path / "out.jsonl");
+  REQUIRE(out.size() == 20);
+  for (auto& r : out)
+    CHECK(r["echo"]["echo"]["id"] == r["id"]);
+}
+
+TEST_CASE("a calling stage's breaker opens on failed calls and the run still ends",
+          "[calls][actors]") {
+  testing::http_test_server server;
+  temp_dir dir;
+  // Every call fails with 503. The breaker opens after two failed calls,
+  // probes with one call after each cooldown, and every record ends in the
+  // dead-letter file after its attempts: nothing hangs, nothing is lost.
+  auto summary = run_pipeline(R"({"name": "breaker",
+    "dlq": {"path": "dead.jsonl"},
+    "stages": [
+      {"id": "gen", "type": "source.generate", "batch_size": 5, "params": {"count": 20}},
+      {"id": "call", "type": "http", "inputs": ["gen"], "on_error": "dlq",
+       "retry": {"max_attempts": 2, "initial_backoff_ms": 5},
+       "circuit_breaker": {"failures": 2, "cooldown_ms": 50},
+       "params": {"url": ")" + server.base_url() + R"(/echo?status=503&id={.id}", "into": "x",
+                  "max_in_flight": 2}},
+      {"id": "out", "type": "sink.null", "inputs": ["call"]}
+    ]})",
+                              dir.path);
+  INFO(summary.dump(2));
+  REQUIRE(summary["status"] == "ok");
+  CHECK(summary["conservation"]["ok"] == true);
+  auto& row = stage_row(summary, "call");
+  CHECK(row["dead_lettered"] == 20);
+  CHECK(row["breaker_opened"].get<uint64_t>() >= 1);
+  CHECK(row["calls"] == 40); // two attempts each
+  auto dead = read_jsonl(dir.path / "dead.jsonl");
+  REQUIRE(dead.size() == 20);
+  for (auto& d : dead) {
+    CHECK(d["error"]["class"] == "transient");
+    CHECK(d["attempts"] == 2);
+  }
+}

@@ -169,6 +169,23 @@ TEST_CASE("a success between failures resets the count", "[core][fault][breaker]
   CHECK(b.current() == circuit_breaker::state::open);
 }
 
+TEST_CASE("a probe released unreported lets the next unit probe at once", "[core][fault][breaker]") {
+  circuit_breaker b{{1, 500}};
+  b.on_failure(10 * ms);
+  REQUIRE(b.allow(510 * ms)); // the probe
+  CHECK(b.current() == circuit_breaker::state::half_open);
+  CHECK_FALSE(b.allow(511 * ms));
+  b.release_probe(); // its work waited and will not report
+  CHECK(b.current() == circuit_breaker::state::open);
+  CHECK(b.times_opened() == 1); // not a new opening
+  CHECK(b.allow(512 * ms));    // the next unit probes, without a new cooldown
+  CHECK(b.current() == circuit_breaker::state::half_open);
+  b.on_success();
+  CHECK(b.current() == circuit_breaker::state::closed);
+  b.release_probe(); // closed: nothing to release
+  CHECK(b.current() == circuit_breaker::state::closed);
+}
+
 TEST_CASE("after the cooldown exactly one probe goes through and its success closes the breaker",
           "[core][fault][breaker]") {
   circuit_breaker b{{1, 500}};

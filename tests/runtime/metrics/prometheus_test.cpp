@@ -245,6 +245,36 @@ TEST_CASE("edges are series between stage replicas", "[metrics][prometheus]") {
   CHECK(samples_of(text, "sluice_edge_records_total").size() == 4);
 }
 
+TEST_CASE("rate limits are series of their own, one per limit", "[metrics][prometheus]") {
+  auto s = test::sample_snapshot();
+  CHECK(samples_of(render_prometheus(s), "sluice_rate_limit_tokens").empty()); // none declared
+  rate_limit_view llm;
+  llm.name = "llm";
+  llm.rate = 50;
+  llm.per_s = 2;
+  llm.max_concurrency = 4;
+  llm.tokens = -1.5;
+  llm.in_use = 3;
+  llm.waiting = 7;
+  llm.granted = 120;
+  llm.wait_s_total = 2.25;
+  s.rate_limits.push_back(llm);
+  auto text = render_prometheus(s);
+  CHECK(has_line(text, R"(sluice_rate_limit_tokens{pipeline="orders",rate_limit="llm"} -1.5)"));
+  CHECK(has_line(text, R"(sluice_rate_limit_permits_in_use{pipeline="orders",rate_limit="llm"} 3)"));
+  CHECK(has_line(text, R"(sluice_rate_limit_waiting{pipeline="orders",rate_limit="llm"} 7)"));
+  CHECK(has_line(text, R"(sluice_rate_limit_rate_per_second{pipeline="orders",rate_limit="llm"} 25)"));
+  CHECK(has_line(text, R"(sluice_rate_limit_max_concurrency{pipeline="orders",rate_limit="llm"} 4)"));
+  CHECK(has_line(text, R"(sluice_rate_limit_permits_granted_total{pipeline="orders",rate_limit="llm"} 120)"));
+  CHECK(has_line(text, R"(sluice_rate_limit_wait_seconds_total{pipeline="orders",rate_limit="llm"} 2.25)"));
+  CHECK(has_line(text, "# TYPE sluice_rate_limit_permits_granted_total counter"));
+  auto back = snapshot_from_json(to_json(s));
+  REQUIRE(back.rate_limits.size() == 1);
+  CHECK(back.rate_limits[0].name == "llm");
+  CHECK(back.rate_limits[0].tokens == -1.5);
+  CHECK(back.rate_limits[0].waiting == 7);
+}
+
 TEST_CASE("the pipeline and the process have their own series", "[metrics][prometheus]") {
   auto text = render_prometheus(test::sample_snapshot());
   CHECK(has_line(text, R"(sluice_pipeline_records_read_total{pipeline="orders"} 1000)"));
