@@ -167,6 +167,7 @@ struct loader {
   diagnostics& diags;
   pipeline_plan& plan;
   std::set<stage_index> malformed_inputs; ///< `inputs` written, but not a list of ids
+  std::set<std::string> declared_limits;  ///< names under resources.rate_limits, valid or not
   std::vector<bool> built;                ///< per stage: its params were valid
   std::set<stage_index> stage_chaos;      ///< stages with a stage-level `chaos` key
 
@@ -530,8 +531,13 @@ struct loader {
       read_metrics(doc["metrics"]);
     if (doc.contains("lineage"))
       read_lineage(doc["lineage"]);
-    if (doc.contains("resources"))
+    if (doc.contains("resources")) {
       cfg.rate_limits = parse_resources(doc["resources"], "/resources", diags);
+      auto& r = doc["resources"];
+      if (r.is_object() && r.contains("rate_limits") && r["rate_limits"].is_object())
+        for (auto& [name, v] : r["rate_limits"].items())
+          declared_limits.insert(name);
+    }
     if (!doc.contains("stages") || !doc["stages"].is_array() || doc["stages"].empty()) {
       diags.error("/stages", "expected a non-empty list of stages");
       return;
@@ -757,7 +763,8 @@ struct loader {
     for (auto& r : plan.config.rate_limits)
       known.push_back(r.name);
     for (auto& name : st.rate_limits) {
-      if (plan.config.find_rate_limit(name) != nullptr)
+      // A declared limit with errors has its own message at its declaration.
+      if (plan.config.find_rate_limit(name) != nullptr || declared_limits.count(name) > 0)
         continue;
       auto& d = diags.error(st.json_path + "/rate_limit", "unknown rate limit '" + name + "'");
       d.hint = known.empty() ? "declare it: \"resources\": {\"rate_limits\": {\"" + name

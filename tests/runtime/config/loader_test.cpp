@@ -931,4 +931,10 @@ TEST_CASE("rate limits are declared resources that only calling stages name", "[
     CHECK_THAT(out, Catch::Contains("/stages/1/cost: "));
     CHECK_THAT(out, Catch::Contains("/resources/rate_limits/llm/rate: "));
   }
+  SECTION("a stage naming a limit whose declaration is broken is not told it is unknown") {
+    auto out = errors_of(pipeline(call(R"("rate_limit": "llm",)"),
+                                  R"("resources": {"rate_limits": {"llm": {"rate": 5, "per": "1 s"}}},)"));
+    CHECK_THAT(out, Catch::Contains("/resources/rate_limits/llm/per: "));
+    CHECK(out.find("unknown rate limit") == std::string::npos);
+  }
 }
