@@ -946,7 +946,7 @@ std::unique_ptr<pipeline_plan> load_pipeline_text(const std::string& text,
   auto plan = std::make_unique<pipeline_plan>();
   plan->config.file = file;
   plan->config.base_dir = base_dir;
-  loader ld{diags, *plan, {}, {}, {}};
+  loader ld{diags, *plan, {}, {}, {}, {}};
   ld.read_top(doc);
   // Report stage problems too when a top-level value is wrong, but not when
   // there are no stages to look at.
