@@ -328,6 +328,33 @@ TEST_CASE("the whole screen is exactly its height and never wider than its width
   CHECK(frame[3].text.find("orders") != std::string::npos);
 }
 
+TEST_CASE("calls, their cost and the rate limits get a header line of their own", "[top]") {
+  console c{"127.0.0.1:7464", true};
+  auto s = sample();
+  c.update(s, 1);
+  CHECK(c.header_lines(120).size() == 2); // no calling stage, no limit: no line
+  s.stages[1].totals.calls = 1500;
+  s.stages[1].totals.call_failures = 3;
+  s.stages[1].totals.prompt_tokens = 40000;
+  s.stages[1].totals.completion_tokens = 2000;
+  s.stages[1].totals.cost_usd = 7.456;
+  rate_limit_view llm;
+  llm.name = "llm";
+  llm.max_concurrency = 4;
+  llm.in_use = 4;
+  llm.waiting = 12;
+  s.rate_limits.push_back(llm);
+  c.update(s, 2);
+  auto lines = c.header_lines(120);
+  REQUIRE(lines.size() == 3);
+  CHECK_THAT(lines[2], Catch::Contains("calls 1.5k (3 failed)"));
+  CHECK_THAT(lines[2], Catch::Contains("tokens 42k  cost $7.46"));
+  CHECK_THAT(lines[2], Catch::Contains("limit llm: 4/4 in use, 12 waiting"));
+  auto frame = c.compose(80, 24);
+  CHECK(frame.size() == 24);
+  CHECK(frame[3].st == style::title); // the table follows the three header lines
+}
+
 TEST_CASE("backpressured and failing stages are highlighted", "[top]") {
   auto s = sample();
   s.stages[0].state = "backpressured";

@@ -1,6 +1,7 @@
 #include "top/console.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "top/format.hpp"
 
@@ -228,7 +229,34 @@ std::vector<std::string> console::header_lines(int width) const {
                              "actors " + std::to_string(s.node.actors),
                              "threads " + std::to_string(s.node.threads)},
                             "  ");
-  return {left_right(first, paused_ ? "PAUSED" : "", width), left_right(second, address_, width)};
+  std::vector<std::string> out{left_right(first, paused_ ? "PAUSED" : "", width),
+                               left_right(second, address_, width)};
+  // Calling stages and their limits (docs/rate-limits.md): what the calls
+  // cost so far and which limit holds them back.
+  uint64_t calls = 0, failures = 0, tokens = 0;
+  double cost = 0;
+  for (auto& v : s.stages) {
+    calls += v.totals.calls;
+    failures += v.totals.call_failures;
+    tokens += v.totals.prompt_tokens + v.totals.completion_tokens;
+    cost += v.totals.cost_usd;
+  }
+  if (calls > 0 || !s.rate_limits.empty()) {
+    std::vector<std::string> parts{"calls " + format_count(static_cast<double>(calls)) + " ("
+                                   + format_count(static_cast<double>(failures)) + " failed)"};
+    if (tokens > 0) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "$%.2f", cost);
+      parts.push_back("tokens " + format_count(static_cast<double>(tokens)) + "  cost " + buf);
+    }
+    for (auto& r : s.rate_limits) {
+      auto slots = r.max_concurrency > 0 ? "/" + std::to_string(r.max_concurrency) : std::string{};
+      parts.push_back("limit " + r.name + ": " + std::to_string(r.in_use) + slots + " in use, "
+                      + std::to_string(r.waiting) + " waiting");
+    }
+    out.push_back(clip(join(parts, "  "), width));
+  }
+  return out;
 }
 
 std::vector<frame_line> console::dag_lines(int width) const {
