@@ -59,12 +59,8 @@ void substitute_env(nlohmann::ordered_json& doc, const std::string& json_path,
     for (size_t i = 0; i < doc.size(); ++i)
       substitute_env(doc[i], json_path + "/" + std::to_string(i), diags);
   } else if (doc.is_object()) {
-    for (auto& [k, v] : doc.items()) {
-      std::string key;
-      for (char c : k)
-        key += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
-      substitute_env(v, json_path + "/" + key, diags);
-    }
+    for (auto& [k, v] : doc.items())
+      substitute_env(v, json_path + "/" + json_pointer_escape(k), diags);
   }
 }
 

@@ -25,13 +25,6 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-std::string pointer_escape(const std::string& key) {
-  std::string out;
-  for (char c : key)
-    out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
-  return out;
-}
-
 std::string join_names(const std::vector<std::string>& names) {
   std::string out;
   for (auto& n : names)
@@ -157,7 +150,7 @@ void apply_override(ojson& doc, const std::string& spec, diagnostics& diags) {
       }
       node = &(*node)[seg];
     }
-    where += "/" + pointer_escape(seg);
+    where += "/" + json_pointer_escape(seg);
   }
 }
 
@@ -176,7 +169,7 @@ struct loader {
     for (auto& [k, v] : obj.items()) {
       (void) v;
       if (std::find(known.begin(), known.end(), k) == known.end())
-        diags.error(at + "/" + pointer_escape(k), "unknown key '" + k + "' in " + what)
+        diags.error(at + "/" + json_pointer_escape(k), "unknown key '" + k + "' in " + what)
           .hint = "known keys: " + join_names(known);
     }
   }
@@ -192,7 +185,7 @@ struct loader {
       auto msg = "unknown key '" + k + "' in " + what;
       if (auto near = closest_key(k, known); !near.empty())
         msg += " (did you mean '" + near + "'?)";
-      diags.error(at + "/" + pointer_escape(k), msg).hint = "known keys: " + join_names(known);
+      diags.error(at + "/" + json_pointer_escape(k), msg).hint = "known keys: " + join_names(known);
     }
   }
 

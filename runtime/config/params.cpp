@@ -6,19 +6,6 @@ namespace sluice {
 
 namespace {
 
-std::string escape_pointer(const std::string& key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~')
-      out += "~0";
-    else if (c == '/')
-      out += "~1";
-    else
-      out.push_back(c);
-  }
-  return out;
-}
-
 const char* type_name(const nlohmann::json& v) {
   if (v.is_number_integer())
     return "integer";
@@ -40,11 +27,11 @@ bool params_reader::has(const std::string& key) const {
 }
 
 std::string params_reader::path_of(const std::string& key) const {
-  return key.empty() ? base_ : base_ + "/" + escape_pointer(key);
+  return key.empty() ? base_ : base_ + "/" + json_pointer_escape(key);
 }
 
 std::string params_reader::path_of(const std::string& key, const std::string& sub) const {
-  return path_of(key) + "/" + escape_pointer(sub);
+  return path_of(key) + "/" + json_pointer_escape(sub);
 }
 
 diagnostic& params_reader::error(const std::string& key, std::string message) {
@@ -237,7 +224,7 @@ params_reader::string_map(const std::string& key, bool required) {
     auto& item = (*v)[k];
     if (!item.is_string()) {
       ++errors_;
-      diags_.error(path_of(key) + "/" + escape_pointer(k),
+      diags_.error(path_of(key) + "/" + json_pointer_escape(k),
                    std::string{"expected a string, got "} + type_name(item));
       ok = false;
       continue;

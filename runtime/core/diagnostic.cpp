@@ -4,6 +4,20 @@
 
 namespace sluice {
 
+std::string json_pointer_escape(const std::string& key) {
+  std::string out;
+  out.reserve(key.size());
+  for (char c : key) {
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
+  }
+  return out;
+}
+
 std::string diagnostic::render() const {
   std::string out;
   if (!file.empty())

@@ -5,6 +5,10 @@
 
 namespace sluice {
 
+/// `key` as one segment of a JSON pointer (RFC 6901): `~` as `~0`, `/` as
+/// `~1`, so "a/b" stays one step in "/params/set/a~1b".
+std::string json_pointer_escape(const std::string& key);
+
 /// One thing a user is told about their config or data: where (file, JSON
 /// pointer into the config, and for text a line and column), what, and a
 /// hint on what to do. Config validation collects every problem at once.

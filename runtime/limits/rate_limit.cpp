@@ -19,13 +19,6 @@ constexpr double max_rate = 1e9;
 constexpr double max_burst = 1e12;
 constexpr uint32_t max_slots = 1'000'000;
 
-std::string pointer_escape(const std::string& key) {
-  std::string out;
-  for (char c : key)
-    out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
-  return out;
-}
-
 // A number for messages: "1.2", not "1.2000000000000002".
 std::string short_number(double x) {
   std::ostringstream out;
@@ -68,7 +61,7 @@ struct resources_reader {
       std::string names;
       for (auto& n : known)
         names += (names.empty() ? "'" : ", '") + n + "'";
-      diags.error(at + "/" + pointer_escape(k), "unknown key '" + k + "' in " + what).hint =
+      diags.error(at + "/" + json_pointer_escape(k), "unknown key '" + k + "' in " + what).hint =
         "known keys: " + names;
       ok = false;
     }
@@ -176,7 +169,7 @@ struct resources_reader {
       return out;
     }
     for (auto& [name, v] : limits.items())
-      if (auto s = limit(name, v, at + "/" + pointer_escape(name)))
+      if (auto s = limit(name, v, at + "/" + json_pointer_escape(name)))
         out.push_back(std::move(*s));
     return out;
   }

@@ -43,13 +43,6 @@ constexpr auto idle_expiry = std::chrono::seconds{30};
 constexpr auto sweep_interval = std::chrono::seconds{5};
 constexpr std::string_view user_agent = "sluice/0.1";
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size()
-         && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-              return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-            });
-}
-
 std::string size_text(size_t bytes) {
   if (bytes >= (1u << 20) && bytes % (1u << 20) == 0)
     return std::to_string(bytes >> 20) + " MiB";
@@ -109,7 +102,8 @@ std::optional<std::string> build_message(const http_request& req, const url_part
       return "bad request header name '" + name + "'";
     if (has_line_break(value))
       return "request header '" + name + "': its value contains a line break";
-    if (iequals(name, "host") || iequals(name, "user-agent") || iequals(name, "content-length"))
+    if (same_header_name(name, "host") || same_header_name(name, "user-agent")
+        || same_header_name(name, "content-length"))
       msg.set(name, value);
     else
       msg.insert(name, value);
@@ -504,9 +498,16 @@ private:
 
 } // namespace
 
+bool same_header_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size()
+         && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+              return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+            });
+}
+
 std::string http_response::header(std::string_view name) const {
   for (const auto& [key, value] : headers)
-    if (iequals(key, name))
+    if (same_header_name(key, name))
       return value;
   return {};
 }

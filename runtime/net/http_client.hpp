@@ -32,6 +32,9 @@ struct http_request {
   tls_options tls;
 };
 
+/// Whether two header names are the same (HTTP header names ignore case).
+bool same_header_name(std::string_view a, std::string_view b);
+
 /// What came back. `status` 0 means no HTTP response arrived and `error`
 /// says why; with a status, `error` is empty (a 4xx/5xx is not an error here).
 struct http_response {

@@ -135,4 +135,10 @@ std::string host_for_display(const std::string& host) {
   return host.find(':') == std::string::npos ? host : "[" + host + "]";
 }
 
+std::string url_for_display(const url_parts& u) {
+  bool usual_port = (u.scheme == "http" && u.port == 80) || (u.scheme == "https" && u.port == 443);
+  return u.scheme + "://" + host_for_display(u.host)
+         + (usual_port ? "" : ":" + std::to_string(u.port)) + u.target.substr(0, u.target.find('?'));
+}
+
 } // namespace sluice::net

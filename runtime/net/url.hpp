@@ -29,4 +29,9 @@ std::string percent_encode(std::string_view text);
 /// The host as written in a Host header or a message: "[::1]" for IPv6.
 std::string host_for_display(const std::string& host);
 
+/// A URL for messages: "http://127.0.0.1:8080/customers/7", without its
+/// query (which may hold a key) and with the port only when it is not the
+/// scheme's own.
+std::string url_for_display(const url_parts& u);
+
 } // namespace sluice::net

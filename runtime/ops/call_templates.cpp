@@ -4,23 +4,6 @@
 
 namespace sluice {
 
-namespace {
-
-std::string escape_pointer(const std::string& key) {
-  std::string out;
-  for (char ch : key) {
-    if (ch == '~')
-      out += "~0";
-    else if (ch == '/')
-      out += "~1";
-    else
-      out += ch;
-  }
-  return out;
-}
-
-} // namespace
-
 std::optional<text_template> text_template::compile(const std::string& text,
                                                     const std::string& json_path,
                                                     params_reader& p) {
@@ -102,7 +85,7 @@ bool json_template::compile_node(const nlohmann::json& v, const std::string& at,
     size_t i = 0;
     for (auto& [key, child] : v.items()) {
       node n;
-      auto sub = at + "/" + (v.is_object() ? escape_pointer(key) : std::to_string(i));
+      auto sub = at + "/" + (v.is_object() ? json_pointer_escape(key) : std::to_string(i));
       ok = compile_node(child, sub, p, n) && ok;
       out.members.emplace_back(v.is_object() ? key : std::string{}, std::move(n));
       ++i;

@@ -44,11 +44,8 @@ public:
     // Messages show no query and no user info: either may hold a secret.
     auto parts = net::parse_url(url_);
     what_ = "classify: POST ";
-    if (parts) {
-      auto target = parts->target.substr(0, parts->target.find('?'));
-      what_ += parts->scheme + "://" + net::host_for_display(parts->host) + ":"
-               + std::to_string(parts->port) + target;
-    }
+    if (parts)
+      what_ += net::url_for_display(*parts);
   }
 
   status start() override {

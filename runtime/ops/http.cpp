@@ -19,26 +19,10 @@ constexpr const char* call_header = "x-sluice-call";
 /// to calls whose answer will never come (their actor died).
 constexpr size_t pending_slack = 64;
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size()
-         && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-              return std::tolower(static_cast<unsigned char>(x))
-                     == std::tolower(static_cast<unsigned char>(y));
-            });
-}
-
 bool has_header(const std::vector<std::pair<std::string, std::string>>& headers,
                 std::string_view name) {
   return std::any_of(headers.begin(), headers.end(),
-                     [&](auto& h) { return iequals(h.first, name); });
-}
-
-/// "http://127.0.0.1:8080/customers/7": the URL without its query (which
-/// may hold a key) and with the port only when it is not the scheme's.
-std::string display(const net::url_parts& u) {
-  bool usual_port = (u.scheme == "http" && u.port == 80) || (u.scheme == "https" && u.port == 443);
-  return u.scheme + "://" + net::host_for_display(u.host)
-         + (usual_port ? "" : ":" + std::to_string(u.port)) + u.target.substr(0, u.target.find('?'));
+                     [&](auto& h) { return net::same_header_name(h.first, name); });
 }
 
 std::string dump(const nlohmann::json& j) {
@@ -105,7 +89,7 @@ bool read_headers(params_reader& p, std::vector<http_header_param>& out) {
         ok = false;
         continue;
       }
-      if (iequals(name, "Authorization") || iequals(name, "X-Api-Key"))
+      if (net::same_header_name(name, "Authorization") || net::same_header_name(name, "X-Api-Key"))
         p.diags().warning(at, "a credential written in the config is readable by anyone who reads the config")
           .hint = R"(take it from the environment: {"env": "API_TOKEN", "prefix": "Bearer "})";
     } else if (value.is_object()) {
@@ -339,7 +323,7 @@ http_op::http_op(http_params params) : p_(std::move(params)) {
     auto text = p_.url.render(record{});
     batch_url_ = text ? *text : p_.url.text();
     auto parts = net::parse_url(batch_url_);
-    batch_what_ = p_.method + " " + (parts ? display(*parts) : std::string{"(bad url)"});
+    batch_what_ = p_.method + " " + (parts ? net::url_for_display(*parts) : std::string{"(bad url)"});
   }
 }
 
@@ -414,7 +398,7 @@ status http_op::render(const record& rec, net::http_request& req, std::string& w
     req.body = dump(*body);
   }
   req.url = std::move(*url);
-  what = p_.method + " " + display(*parts);
+  what = p_.method + " " + net::url_for_display(*parts);
   return {};
 }
 
@@ -458,7 +442,7 @@ void http_op::launch(const std::vector<record>& recs,
     pending_.erase(pending_.begin());
   auto tag = [id](net::http_response& res) {
     res.headers.erase(std::remove_if(res.headers.begin(), res.headers.end(),
-                                     [](auto& h) { return iequals(h.first, call_header); }),
+                                     [](auto& h) { return net::same_header_name(h.first, call_header); }),
                       res.headers.end());
     res.headers.emplace_back(call_header, std::to_string(id));
   };

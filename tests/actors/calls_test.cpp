@@ -9,47 +9,17 @@
 #include <map>
 #include <set>
 
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 
-#include "config/loader.hpp"
-#include "coordinator.hpp"
-#include "support/actor_fixture.hpp"
+#include "runtime/io/temp_dir.hpp"
 #include "support/http_test_server.hpp"
+#include "support/run_pipeline.hpp"
 
 using namespace sluice;
 using namespace sluice::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = "/tmp/sluice-calls-XXXXXX";
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
-
-/// Runs `config` in `dir` to its end; returns the summary.
-json run_pipeline(const std::string& config, const fs::path& dir) {
-  diagnostics diags;
-  auto loaded = load_pipeline_text(config, (dir / "pipeline.json").string(), dir.string(), {},
-                                   diags);
-  INFO(diags.render());
-  REQUIRE(loaded != nullptr);
-  std::shared_ptr<const pipeline_plan> plan(std::move(loaded));
-  actor_fixture f;
-  auto coord = f.sys.spawn(coordinator, plan, run_options{});
-  std::string text;
-  f.self->request(coord, std::chrono::seconds(90), run_atom::value)
-    .receive([&](std::string& s) { text = std::move(s); }, [](caf::error&) {});
-  REQUIRE_FALSE(text.empty());
-  return json::parse(text);
-}
 
 const json& stage_row(const json& summary, const std::string& id) {
   for (auto& row : summary["stages"])
@@ -92,7 +62,7 @@ TEST_CASE("three stages with four replicas each share one 200/s limit", "[calls]
   auto summary = run_pipeline(R"({"name": "shared",
     "resources": {"rate_limits": {"api": {"rate": 200, "per": "1s", "burst": 20}}},
     "stages": [)" + stages + "]}",
-                              dir.path);
+                              dir.path());
   INFO(summary.dump(2));
   REQUIRE(summary["status"] == "ok");
   CHECK(summary["conservation"]["ok"] == true);
@@ -144,7 +114,7 @@ TEST_CASE("concurrency at the service never exceeds the limit's max_concurrency"
        "batch_size": 8, "params": {"url": ")" + server.base_url() + R"(/echo?delay_ms=30&s=b&id={.id}", "into": "answer2"}},
       {"id": "out", "type": "sink.null", "inputs": ["b"]}
     ]})",
-                              dir.path);
+                              dir.path());
   INFO(summary.dump(2));
   REQUIRE(summary["status"] == "ok");
   CHECK(summary["totals"]["written"] == 120);
@@ -168,7 +138,7 @@ TEST_CASE("429 answers are retried after their Retry-After and nothing is lost",
                   "into": "answer"}},
       {"id": "out", "type": "sink.file", "inputs": ["call"], "params": {"path": "out.jsonl"}}
     ]})",
-                              dir.path);
+                              dir.path());
   INFO(summary.dump(2));
   REQUIRE(summary["status"] == "ok");
   auto& row = stage_row(summary, "call");
@@ -178,7 +148,7 @@ TEST_CASE("429 answers are retried after their Retry-After and nothing is lost",
   CHECK(row["calls"].get<uint64_t>() == 30 + row["retries"].get<uint64_t>());
   // The service said "come back in 1 s": the retries waited for it.
   CHECK(summary["elapsed_ms"].get<int64_t>() >= 1000);
-  auto out = read_jsonl(dir.path / "out.jsonl");
+  auto out = read_jsonl(dir / "out.jsonl");
   REQUIRE(out.size() == 30);
   std::set<std::string> ids;
   for (auto& r : out) {
@@ -192,7 +162,7 @@ TEST_CASE("malformed answers dead-letter only the records they belong to", "[cal
   testing::http_test_server server;
   temp_dir dir;
   {
-    std::ofstream in{dir.path / "in.jsonl"};
+    std::ofstream in{dir / "in.jsonl"};
     for (int i = 1; i <= 12; ++i) {
       std::string id = i % 4 == 0 ? "malformed-" + std::to_string(i) : std::to_string(i);
       in << R"({"id": "r)" << i << R"(", "customer": ")" << id << "\"}\n";
@@ -206,11 +176,11 @@ TEST_CASE("malformed answers dead-letter only the records they belong to", "[cal
        "params": {"url": ")" + server.base_url() + R"(/customers/{.customer}", "into": "crm"}},
       {"id": "out", "type": "sink.file", "inputs": ["crm"], "params": {"path": "out.jsonl"}}
     ]})",
-                              dir.path);
+                              dir.path());
   INFO(summary.dump(2));
   REQUIRE(summary["status"] == "ok");
   CHECK(summary["conservation"]["ok"] == true);
-  auto dead = read_jsonl(dir.path / "dead.jsonl");
+  auto dead = read_jsonl(dir / "dead.jsonl");
   std::set<std::string> dead_ids;
   for (auto& d : dead) {
     dead_ids.insert(d["record"]["id"].get<std::string>());
@@ -218,7 +188,7 @@ TEST_CASE("malformed answers dead-letter only the records they belong to", "[cal
     CHECK(d["stage"] == "crm");
   }
   CHECK(dead_ids == std::set<std::string>{"r4", "r8", "r12"});
-  auto out = read_jsonl(dir.path / "out.jsonl");
+  auto out = read_jsonl(dir / "out.jsonl");
   REQUIRE(out.size() == 9);
   for (auto& r : out)
     CHECK(r["crm"]["credit_limit"] == 1000);
@@ -241,14 +211,14 @@ TEST_CASE("a worker that crashes while calls are on the wire loses neither answe
                   "max_in_flight": 4}},
       {"id": "out", "type": "sink.file", "inputs": ["call"], "params": {"path": "out.jsonl"}}
     ]})",
-                              dir.path);
+                              dir.path());
   INFO(summary.dump(2));
   REQUIRE(summary["status"] == "ok");
   CHECK(summary["conservation"]["ok"] == true);
   auto& row = stage_row(summary, "call");
   CHECK(row["restarts"].get<uint64_t>() > 0);
   CHECK(server.max_concurrency() == 1);
-  auto out = read_jsonl(dir.path / "out.jsonl");
+  auto out = read_jsonl(dir / "out.jsonl");
   std::set<std::string> ids;
   for (auto& r : out)
     ids.insert(r["id"].get<std::string>());
@@ -272,7 +242,7 @@ TEST_CASE("the records of a call refused with 429 are retried together, in one c
                   "method": "POST", "mode": "batch", "records_per_call": 10, "into": "echo"}},
       {"id": "out", "type": "sink.file", "inputs": ["call"], "params": {"path": "out.jsonl"}}
     ]})",
-                              dir.path);
+                              dir.path());
   INFO(summary.dump(2));
   REQUIRE(summary["status"] == "ok");
   auto& row = stage_row(summary, "call");
@@ -280,7 +250,7 @@ TEST_CASE("the records of a call refused with 429 are retried together, in one c
   CHECK(row["calls"] == 3);
   CHECK(row["call_failures"] == 1);
   CHECK(server.count("/batch") == 3);
-  auto out = read_jsonl(dir.path / "out.jsonl");
+  auto out = read_jsonl(dir / "out.jsonl");
   REQUIRE(out.size() == 20);
   for (auto& r : out)
     CHECK(r["echo"]["echo"]["id"] == r["id"]);
@@ -304,7 +274,7 @@ TEST_CASE("a calling stage's breaker opens on failed calls and the run still end
                   "max_in_flight": 2}},
       {"id": "out", "type": "sink.null", "inputs": ["call"]}
     ]})",
-                              dir.path);
+                              dir.path());
   INFO(summary.dump(2));
   REQUIRE(summary["status"] == "ok");
   CHECK(summary["conservation"]["ok"] == true);
@@ -312,7 +282,7 @@ TEST_CASE("a calling stage's breaker opens on failed calls and the run still end
   CHECK(row["dead_lettered"] == 20);
   CHECK(row["breaker_opened"].get<uint64_t>() >= 1);
   CHECK(row["calls"] == 40); // two attempts each
-  auto dead = read_jsonl(dir.path / "dead.jsonl");
+  auto dead = read_jsonl(dir / "dead.jsonl");
   REQUIRE(dead.size() == 20);
   for (auto& d : dead) {
     CHECK(d["error"]["class"] == "transient");

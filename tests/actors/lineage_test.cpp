@@ -14,6 +14,7 @@
 #include "coordinator.hpp"
 #include "lineage/query.hpp"
 #include "support/actor_fixture.hpp"
+#include "support/run_pipeline.hpp"
 
 using namespace sluice;
 using namespace sluice::test;
@@ -30,22 +31,6 @@ struct lineage_dir {
   }
   ~lineage_dir() { fs::remove_all(path); }
 };
-
-/// Runs `config` (a pipeline JSON text) in `dir` to its end; returns the summary.
-json run_pipeline(const std::string& config, const fs::path& dir) {
-  diagnostics diags;
-  auto loaded = load_pipeline_text(config, (dir / "pipeline.json").string(), dir.string(), {}, diags);
-  INFO(diags.render());
-  REQUIRE(loaded != nullptr);
-  std::shared_ptr<const pipeline_plan> plan(std::move(loaded));
-  actor_fixture f;
-  auto coord = f.sys.spawn(coordinator, plan, run_options{});
-  std::string text;
-  f.self->request(coord, std::chrono::seconds(60), run_atom::value)
-    .receive([&](std::string& s) { text = std::move(s); }, [](caf::error&) {});
-  REQUIRE_FALSE(text.empty());
-  return json::parse(text);
-}
 
 lineage_query open_store(const fs::path& p) {
   auto q = lineage_query::open(p.string());
