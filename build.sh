@@ -13,7 +13,8 @@ case "$what" in example|test|build) ;; *)
 esac
 
 packages=(g++ cmake ninja-build pkg-config libcaf-dev libboost-dev libboost-program-options-dev
-          nlohmann-json3-dev libspdlog-dev libfmt-dev libjemalloc-dev libncurses-dev libsqlite3-dev libssl-dev)
+          nlohmann-json3-dev libspdlog-dev libfmt-dev libjemalloc-dev libncurses-dev libsqlite3-dev libssl-dev
+          libsimdjson-dev)
 # Tests also drive `sluice top` in tmux and check /metrics with promtool
 # (from the prometheus package).
 [ "$what" = test ] && packages+=(catch2 tmux prometheus)

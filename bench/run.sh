@@ -49,6 +49,17 @@ if ! /usr/bin/time --version >/dev/null 2>&1; then
   fi
 fi
 
+# The TBB baseline needs oneTBB's headers and CMake package (Debian libtbb-dev);
+# everything else the benchmark builds with is what ./build.sh installs.
+if [ ! -f /usr/lib/x86_64-linux-gnu/cmake/TBB/TBBConfig.cmake ] && ! dpkg -s libtbb-dev >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "run.sh: oneTBB is missing; installing the Debian package 'libtbb-dev'" >&2
+    apt-get install -y libtbb-dev >/dev/null || die "apt-get install -y libtbb-dev failed"
+  else
+    die "oneTBB is missing; install it (Debian: apt-get install libtbb-dev)"
+  fi
+fi
+
 # -- build ------------------------------------------------------------------------
 
 if [ ! -f "$build/CMakeCache.txt" ] || ! grep -q '^SLUICE_BUILD_BENCH:BOOL=ON' "$build/CMakeCache.txt"; then

@@ -83,7 +83,7 @@ void decode_op::process(record&& rec, emitter& out) {
     auto& text = rec.content().get_ref<const std::string&>();
     json parsed;
     try {
-      parsed = json::parse(text);
+      parsed = parser_.parse(text);
     } catch (const json::parse_error& e) {
       fail(parse_message(e));
       return;

@@ -6,6 +6,7 @@
 
 #include "config/params.hpp"
 #include "core/field_path.hpp"
+#include "io/json_parser.hpp"
 #include "ops/operator.hpp"
 
 namespace sluice {
@@ -39,6 +40,7 @@ private:
   std::vector<std::string> names_;
   std::vector<std::string> id_prefixes_; ///< per file: "<source>:" or "<source>:<base>:"
   std::optional<field_path> id_field_;
+  json_parser parser_; ///< this replica's (simdjson's buffers are reused per line)
 };
 
 /// Reads the `id_field` param shared by the source kinds into `out`: absent
