@@ -1,6 +1,8 @@
 #include "lineage_recorder.hpp"
 
 #include <chrono>
+#include <map>
+#include <set>
 
 #include <caf/actor_cast.hpp>
 #include <spdlog/spdlog.h>
@@ -25,10 +27,30 @@ struct recorder_state {
   bool failed = false;
   bool ended = false;
   stage_stats stats;
-  /// Events received and not stored yet: stored together, in one
-  /// transaction, when enough have gathered or the flush timer fires.
-  std::vector<lineage_event> pending;
+  /// Event batches received and not stored yet: stored together, in one
+  /// transaction, when enough have gathered or the flush timer fires. The
+  /// batches are shared with their senders (in this process), not copied:
+  /// nobody changes a batch once it is sent.
+  std::vector<lineage_payload> pending;
+  size_t pending_events = 0;
   bool timer_armed = false;
+  /// Per replica, the batch numbers received: a batch sent again by a
+  /// restarted worker (its ack went to the dead one) is acknowledged and
+  /// dropped, so each event is stored once.
+  struct seen_batches {
+    uint64_t through = 0;          ///< every seq up to this one arrived
+    std::set<uint64_t> ahead;      ///< arrived past a gap (at most a window's worth)
+    bool add(uint64_t seq) {
+      if (seq <= through || !ahead.insert(seq).second)
+        return false;
+      while (!ahead.empty() && *ahead.begin() == through + 1) {
+        ahead.erase(ahead.begin());
+        ++through;
+      }
+      return true;
+    }
+  };
+  std::map<std::pair<stage_index, uint32_t>, seen_batches> seen;
 };
 
 /// Events held in memory before they are stored (the recorder's bound).
@@ -101,14 +123,20 @@ caf::behavior lineage_recorder(caf::event_based_actor* self,
   auto store_pending = [=] {
     if (st->pending.empty() || st->failed)
       return;
-    if (auto s = st->store->append(st->run, st->pending); !s) {
+    std::vector<const lineage_event*> events;
+    events.reserve(st->pending_events);
+    for (auto& batch : st->pending)
+      for (auto& ev : *batch)
+        events.push_back(&ev);
+    if (auto s = st->store->append(st->run, events); !s) {
       fail_run(s.err().message
                + " (lineage is kept for every record or the run stops; set \"lineage\": "
                  "{\"mode\": \"off\"} to run without it)");
       return;
     }
-    st->stats.written += st->pending.size();
+    st->stats.written += st->pending_events;
     st->pending.clear();
+    st->pending_events = 0;
   };
   auto maybe_done = [=] {
     if (st->done || st->failed || !st->started || st->finished < st->producers)
@@ -156,17 +184,20 @@ caf::behavior lineage_recorder(caf::event_based_actor* self,
       if (st->failed || !st->store)
         return;
       auto n = b.events ? b.events->size() : 0;
-      // Copied, not moved: in this process the sender holds the same
-      // vector until the ack, to send it again after a restart.
-      if (n > 0)
-        st->pending.insert(st->pending.end(), b.events->begin(), b.events->end());
-      ++st->stats.batches_in;
-      st->stats.in += n;
+      bool fresh = st->seen[{b.stage, b.replica}].add(b.seq);
+      if (fresh && n > 0) {
+        st->pending.push_back(b.events);
+        st->pending_events += n;
+      }
+      if (fresh) {
+        ++st->stats.batches_in;
+        st->stats.in += n;
+      }
       // The batch is the recorder's now (it is not restarted: its death
       // fails the run), so the sender may drop its copy.
       if (auto sender = self->current_sender())
         self->send(caf::actor_cast<caf::actor>(sender), lineage_ack_msg{b.seq});
-      if (st->pending.size() >= max_pending_events) {
+      if (st->pending_events >= max_pending_events) {
         store_pending();
       } else if (!st->timer_armed && !st->pending.empty()) {
         st->timer_armed = true;

@@ -192,7 +192,7 @@ struct replica_cell {
   // Lineage (docs/lineage.md): the events of the unit of work in progress,
   // and the event batches sent to the recorder and not acknowledged yet.
   caf::actor lineage;                   ///< the recorder; unset: lineage is off
-  double lineage_rate = 1.0;            ///< sampled mode: the share traced
+  lineage_sampler sampled{1.0};         ///< which records are traced (all unless sampled)
   std::vector<lineage_event> lin_events;
   std::deque<std::pair<uint64_t, lineage_payload>> lin_unacked;
   uint64_t lin_seq = 0;
@@ -318,15 +318,19 @@ struct worker final : emitter {
   /// trace() for a record already known to be traced.
   void record_event(const record& rec, lineage_outcome o, std::string detail,
                     uint32_t attempt = 0) {
-    c.lin_events.push_back(lineage_event{lineage_key::of(rec), rec.id(), spec.index, c.replica,
-                                         batch_time, o, attempt, std::move(detail)});
+    // The store keeps a record's id only in the events of the stage where
+    // the record began (its source, or the aggregate that made it).
+    auto key = lineage_key::of(rec);
+    c.lin_events.push_back(lineage_event{key, key.source == spec.index ? rec.id() : std::string{},
+                                         spec.index, c.replica, batch_time, o, attempt,
+                                         std::move(detail)});
   }
 
   /// Whether lineage is on and `rec` is among the traced records (checked
   /// before any event text is built: in sampled mode most records are not).
   bool traced(const record& rec) const {
     return c.lineage
-           && (c.lineage_rate >= 1.0 || lineage_sampled(lineage_key::of(rec), c.lineage_rate));
+           && c.sampled(lineage_key::of(rec));
   }
 
   /// An event whose detail is an error's class and message, built only
@@ -375,6 +379,10 @@ struct worker final : emitter {
     }
     auto payload = std::make_shared<std::vector<lineage_event>>(std::move(c.lin_events));
     c.lin_events.clear();
+    // In full mode the next flush comes at the end of a data batch once 256
+    // events gathered: room for them without growing the vector step by step.
+    if (c.sampled.all())
+      c.lin_events.reserve(lineage_min_events + spec.flow.batch_size);
     auto seq = ++c.lin_seq;
     c.lin_unacked.emplace_back(seq, payload);
     self->send(c.lineage, lineage_batch_msg{spec.index, c.replica, seq, std::move(payload)});
@@ -1376,7 +1384,7 @@ caf::behavior stage_actor(caf::event_based_actor* self,
     c.coordinator = w.coordinator;
     c.keeper = self;
     c.lineage = w.lineage;
-    c.lineage_rate = c.plan->config.lineage.rate();
+    c.sampled = lineage_sampler{c.plan->config.lineage.rate()};
     c.caller = dynamic_cast<calling_op*>(c.op.get());
     c.limiters = w.rate_limiters;
     if (c.limiters.size() != c.spec.rate_limits.size())

@@ -1,5 +1,7 @@
 #include "lineage/event.hpp"
 
+#include <cmath>
+
 namespace sluice {
 
 namespace {
@@ -24,13 +26,6 @@ constexpr outcome_name outcome_names[] = {
   {lineage_outcome::retried, "retried"},
 };
 
-uint64_t mix(uint64_t x) {
-  // splitmix64's finaliser: every input bit moves every output bit.
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 } // namespace
 
@@ -49,14 +44,14 @@ std::optional<lineage_outcome> lineage_outcome_from_string(std::string_view name
 }
 
 bool lineage_sampled(const lineage_key& key, double rate) {
-  if (rate >= 1.0)
-    return true;
-  if (rate <= 0.0)
-    return false;
-  auto h = mix(mix(mix(key.source) ^ key.file) ^ key.line);
-  // The top 53 bits as a fraction in [0, 1).
-  double u = static_cast<double>(h >> 11) * (1.0 / 9007199254740992.0);
-  return u < rate;
+  return lineage_sampler{rate}(key);
+}
+
+lineage_sampler::lineage_sampler(double rate) : all_(rate >= 1.0) {
+  // rate < 1 keeps rate x 2^64 below 2^64 (the largest double under 1
+  // gives 2^64 - 2^11), so the conversion is exact and defined.
+  if (!all_)
+    threshold_ = rate > 0.0 ? static_cast<uint64_t>(std::ldexp(rate, 64)) : 0;
 }
 
 } // namespace sluice

@@ -74,4 +74,26 @@ struct lineage_event {
 /// the stage that makes them is (their parents are traced where sampled).
 bool lineage_sampled(const lineage_key& key, double rate);
 
+/// lineage_sampled for one rate, asked once per record per stage: the rate
+/// becomes an integer threshold once, and the key one 64-bit hash
+/// (splitmix64's finaliser), a few instructions inline.
+class lineage_sampler {
+public:
+  explicit lineage_sampler(double rate = 1.0);
+  bool all() const { return all_; }
+  bool operator()(const lineage_key& k) const {
+    if (all_)
+      return true;
+    uint64_t x = ((uint64_t{k.source} << 32 | k.file) * 0x9e3779b97f4a7c15ULL) ^ k.line;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x < threshold_;
+  }
+
+private:
+  bool all_ = true;
+  uint64_t threshold_ = 0; ///< traced when the hash is below: rate x 2^64
+};
+
 } // namespace sluice

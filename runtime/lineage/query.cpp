@@ -4,8 +4,11 @@
 #include <filesystem>
 #include <map>
 #include <ostream>
-#include <set>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 
+#include "lineage/block.hpp"
 #include "lineage/query_render.hpp"
 #include "lineage/sqlite_db.hpp"
 
@@ -51,23 +54,252 @@ struct run_names {
   }
 };
 
-lineage_key key_of(const statement& s, int first_col) {
-  return lineage_key{static_cast<stage_index>(s.int64(first_col)),
-                     static_cast<uint32_t>(s.int64(first_col + 1)),
-                     static_cast<uint64_t>(s.int64(first_col + 2))};
+using block_events = std::vector<lineage_event>;
+
+bool key_less(const lineage_key& a, const lineage_key& b) {
+  return std::tie(a.source, a.file, a.line) < std::tie(b.source, b.file, b.line);
 }
 
-// Columns stage, outcome, attempt, replica, time_us, detail from `first_col`.
-lineage_step step_of(const statement& s, int first_col, const run_names& names) {
-  lineage_step st;
-  st.stage = names.stage_id(s.int64(first_col));
-  st.outcome = static_cast<lineage_outcome>(s.int64(first_col + 1));
-  st.attempt = static_cast<uint32_t>(s.int64(first_col + 2));
-  st.replica = static_cast<uint32_t>(s.int64(first_col + 3));
-  st.time_us = s.int64(first_col + 4);
-  st.detail = s.text(first_col + 5);
-  return st;
+lineage_block::bucket bucket_of(const lineage_key& key) {
+  return {key.source, key.file, lineage_block::bucket_of(key.line)};
 }
+
+bool in_bucket(const lineage_key& key, const lineage_block::bucket& b) {
+  return key.source == b.source && key.file == b.file
+         && lineage_block::bucket_of(key.line) == b.index;
+}
+
+lineage_step step_of(const lineage_event& ev, const run_names& names) {
+  return {names.stage_id(ev.stage), ev.replica, ev.time_us, ev.outcome, ev.attempt, ev.detail};
+}
+
+// find's order: by time, then by record and stage (the rest only makes it total).
+bool row_before(const lineage_event& a, const lineage_event& b) {
+  return std::tie(a.time_us, a.key.source, a.key.file, a.key.line, a.stage, a.outcome, a.attempt,
+                  a.replica)
+         < std::tie(b.time_us, b.key.source, b.key.file, b.key.line, b.stage, b.outcome, b.attempt,
+                    b.replica);
+}
+
+// The store holds each event once (the recorder drops batches delivered
+// again); should one be there twice all the same (record, stage, outcome,
+// attempt), it is shown once, at its earliest time. `evs` is one record's
+// events in time order.
+void drop_repeats(std::vector<const lineage_event*>& evs) {
+  size_t kept = 0;
+  for (size_t i = 0; i < evs.size(); ++i) {
+    auto* ev = evs[i];
+    bool seen = std::any_of(evs.begin(), evs.begin() + static_cast<ptrdiff_t>(kept),
+                            [&](const lineage_event* k) {
+                              return k->stage == ev->stage && k->outcome == ev->outcome
+                                     && k->attempt == ev->attempt;
+                            });
+    if (!seen)
+      evs[kept++] = ev;
+  }
+  evs.resize(kept);
+}
+
+/// One query's reader of one run's event blocks. A query meets the same
+/// blocks again and again (a record's events and the ids of the rows it
+/// shows share a few blocks), so blocks asked for by `events` are decoded
+/// once per query, and record ids are indexed by key bucket once looked up.
+/// Scans that see a block once decode it without keeping it.
+class block_reader {
+public:
+  static result<block_reader> open(connection& db, int64_t run) {
+    block_reader r{db, run};
+    SLUICE_TRY(load, db.prepare("SELECT stage, replica, data FROM blocks WHERE block = ?"));
+    SLUICE_TRY(bucket, db.prepare("SELECT block FROM block_keys"
+                                  " WHERE run = ?1 AND src = ?2 AND file = ?3 AND bucket = ?4"));
+    SLUICE_TRY(origin, db.prepare(
+      "SELECT k.block FROM block_keys k JOIN blocks b ON b.block = k.block"
+      " WHERE k.run = ?1 AND k.src = ?2 AND k.file = ?3 AND k.bucket = ?4 AND b.stage = ?2"
+      " ORDER BY k.block"));
+    // Only blocks of origin stages keep ids: read just those rows (the
+    // counts say which stages have events of their own records).
+    SLUICE_TRY(named, db.prepare(
+      "SELECT block, ids FROM blocks WHERE run = ?1 AND stage IN (SELECT stage FROM flows"
+      " WHERE run = ?1 AND src = stage AND (?2 < 0 OR stage = ?2)) AND ids IS NOT NULL"));
+    r.load_ = std::move(load);
+    r.bucket_blocks_ = std::move(bucket);
+    r.origin_blocks_ = std::move(origin);
+    r.named_ = std::move(named);
+    return r;
+  }
+
+  /// Block `block`'s events, decoded once per reader; none when the block
+  /// is gone (a run pruned while the query reads it).
+  result<const block_events*> events(int64_t block) {
+    if (auto i = decoded_.find(block); i != decoded_.end())
+      return &i->second;
+    SLUICE_TRY(evs, decode(block));
+    return &(decoded_[block] = std::move(evs));
+  }
+
+  /// Block `block`'s events without keeping them.
+  result<block_events> decode(int64_t block) {
+    load_.reset().bind(1, block);
+    if (!load_.step()) {
+      if (!load_.ok())
+        return fail(load_);
+      return block_events{};
+    }
+    auto evs = lineage_block::decode(load_.blob(2), static_cast<stage_index>(load_.int64(0)),
+                                     static_cast<uint32_t>(load_.int64(1)));
+    load_.reset();
+    if (!evs)
+      return db_->fail(evs.err().message);
+    return std::move(*evs);
+  }
+
+  /// Forgets the decoded blocks not in `keep` (sorted).
+  void keep_only(const std::vector<int64_t>& keep) {
+    for (auto i = decoded_.begin(); i != decoded_.end();)
+      i = std::binary_search(keep.begin(), keep.end(), i->first) ? std::next(i) : decoded_.erase(i);
+  }
+
+  /// The blocks holding events of records in bucket `b` (only those of the
+  /// records' origin stage, which name them, with `origin_only`), in order.
+  result<std::vector<int64_t>> blocks_of(const lineage_block::bucket& b, bool origin_only) {
+    auto& st = origin_only ? origin_blocks_ : bucket_blocks_;
+    st.reset().bind(1, run_).bind(2, int64_t{b.source}).bind(3, int64_t{b.file}).bind(4, b.index);
+    std::vector<int64_t> out;
+    while (st.step())
+      out.push_back(st.int64(0));
+    if (!st.ok())
+      return fail(st);
+    return out;
+  }
+
+  /// Record `key`'s events, in no particular order.
+  result<std::vector<const lineage_event*>> events_of(const lineage_key& key) {
+    SLUICE_TRY(blocks, blocks_of(bucket_of(key), false));
+    std::vector<const lineage_event*> out;
+    for (auto block : blocks) {
+      SLUICE_TRY(evs, events(block));
+      for (auto& ev : *evs)
+        if (ev.key == key)
+          out.push_back(&ev);
+    }
+    return out;
+  }
+
+  /// Record `key`'s id ("" if none was stored): events name their record
+  /// only at its origin stage, in the blocks of its bucket. The whole
+  /// bucket is indexed at once, as rows looked up together are neighbours.
+  result<std::string> id_of(const lineage_key& key) {
+    auto b = bucket_of(key);
+    auto i = ids_.find(b);
+    if (i == ids_.end()) {
+      std::unordered_map<uint64_t, std::string> lines;
+      SLUICE_TRY(blocks, blocks_of(b, true));
+      block_events scratch;
+      for (auto block : blocks) {
+        SLUICE_TRY(evs, peek(block, scratch));
+        for (auto& ev : *evs) // the first id stored wins
+          if (!ev.record_id.empty() && in_bucket(ev.key, b))
+            lines.try_emplace(ev.key.line, ev.record_id);
+      }
+      i = ids_.emplace(b, std::move(lines)).first;
+    }
+    auto l = i->second.find(key.line);
+    return l != i->second.end() ? l->second : std::string{};
+  }
+
+  /// The keys of the records named `id` whose origin is `stage` (any stage
+  /// when < 0), sorted, each once.
+  result<std::vector<lineage_key>> keys_named(const std::string& id, int64_t stage = -1) {
+    SLUICE_TRY(candidates, blocks_naming(run_, id, stage));
+    std::vector<lineage_key> keys;
+    for (auto block : candidates) { // kept: a trace reads the record's events next
+      SLUICE_TRY(evs, events(block));
+      for (auto& ev : *evs)
+        if (ev.record_id == id)
+          keys.push_back(ev.key);
+    }
+    std::sort(keys.begin(), keys.end(), key_less);
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    return keys;
+  }
+
+  /// Which of `runs` hold a record named `id`.
+  result<std::vector<int64_t>> runs_naming(const std::string& id, const std::vector<int64_t>& runs) {
+    std::vector<int64_t> out;
+    for (auto run : runs) {
+      SLUICE_TRY(candidates, blocks_naming(run, id, -1));
+      for (auto block : candidates) {
+        SLUICE_TRY(evs, decode(block));
+        if (std::any_of(evs.begin(), evs.end(), [&](auto& ev) { return ev.record_id == id; })) {
+          out.push_back(run);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  /// The keys of the records folded into `id` at `stage` (a derived
+  /// record's parents: the stage's folded events name their output's id),
+  /// sorted, each once.
+  result<std::vector<lineage_key>> folded_into(const std::string& id, stage_index stage) {
+    SLUICE_TRY(st, db_->prepare("SELECT block FROM blocks WHERE run = ? AND stage = ?"
+                                " AND (outcomes & ?) != 0 ORDER BY block"));
+    st.bind(1, run_).bind(2, int64_t{stage});
+    st.bind(3, int64_t{1} << static_cast<int>(lineage_outcome::folded));
+    std::vector<int64_t> blocks;
+    while (st.step())
+      blocks.push_back(st.int64(0));
+    if (!st.ok())
+      return fail(st);
+    std::vector<lineage_key> keys;
+    block_events scratch;
+    for (auto block : blocks) {
+      SLUICE_TRY(evs, peek(block, scratch));
+      for (auto& ev : *evs)
+        if (ev.outcome == lineage_outcome::folded && ev.detail == id)
+          keys.push_back(ev.key);
+    }
+    std::sort(keys.begin(), keys.end(), key_less);
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    return keys;
+  }
+
+private:
+  block_reader(connection& db, int64_t run) : db_(&db), run_(run) {}
+
+  error fail(const statement& s) const {
+    return db_->fail(s.message());
+  }
+
+  // The blocks of `run` that may name `id` (its origin at `stage`, any when
+  // < 0), by their Bloom filters: decode them to see.
+  result<std::vector<int64_t>> blocks_naming(int64_t run, const std::string& id, int64_t stage) {
+    named_.reset().bind(1, run).bind(2, stage);
+    std::vector<int64_t> out;
+    while (named_.step())
+      if (lineage_block::may_name(named_.blob(1), id))
+        out.push_back(named_.int64(0));
+    if (!named_.ok())
+      return fail(named_);
+    return out;
+  }
+
+  // The block's kept events if it was decoded before, else decoded into `scratch`.
+  result<const block_events*> peek(int64_t block, block_events& scratch) {
+    if (auto i = decoded_.find(block); i != decoded_.end())
+      return &i->second;
+    SLUICE_TRY(evs, decode(block));
+    scratch = std::move(evs);
+    return &scratch;
+  }
+
+  connection* db_;
+  int64_t run_;
+  statement load_, bucket_blocks_, origin_blocks_, named_;
+  std::unordered_map<int64_t, block_events> decoded_;
+  std::map<lineage_block::bucket, std::unordered_map<uint64_t, std::string>> ids_;
+};
 
 bool outcome_goes_on(lineage_outcome o) {
   return o == lineage_outcome::read || o == lineage_outcome::passed
@@ -152,20 +384,6 @@ struct lineage_query::impl {
     }
     return *run;
   }
-
-  /// Records with `id` in `run` deriving at `stage` (any stage when < 0).
-  result<std::vector<lineage_key>> keys_of(const std::string& id, int64_t run,
-                                           int64_t stage = -1) {
-    SLUICE_TRY(st, db.prepare("SELECT src, file, line FROM records WHERE record_id = ? "
-                              "AND run = ? AND (?3 < 0 OR src = ?3) ORDER BY src, file, line"));
-    st.bind(1, id).bind(2, run).bind(3, stage);
-    std::vector<lineage_key> out;
-    while (st.step())
-      out.push_back(key_of(st, 0));
-    if (!st.ok())
-      return fail(st);
-    return out;
-  }
 };
 
 lineage_query::lineage_query(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -186,8 +404,8 @@ result<lineage_query> lineage_query::open(const std::string& path) {
     return s.err();
   // A store with our id but without the tables (created, never written).
   SLUICE_TRY(tables, db.scalar("SELECT count(*) FROM sqlite_schema WHERE name IN "
-                               "('runs','stages','files','edges','records','events','folds','flows')"));
-  if (tables != 8)
+                               "('runs','stages','files','edges','blocks','block_keys','flows')"));
+  if (tables != 7)
     return error{errc::io_error, "'" + path + "' is not a complete sluice lineage store "
                                    "(tables are missing)"};
   auto p = std::make_unique<impl>();
@@ -226,59 +444,46 @@ result<std::vector<lineage_run_summary>> lineage_query::runs() {
 
 result<lineage_trace> lineage_query::trace(const std::string& record_id,
                                            std::optional<int64_t> run, size_t max_parents) {
-  auto& db = impl_->db;
   lineage_trace t;
   t.record_id = record_id;
   SLUICE_TRY(r, impl_->resolve_run(run));
   t.run = r;
   SLUICE_TRY(names, impl_->names_of(r));
-  SLUICE_TRY(keys, impl_->keys_of(record_id, r));
+  SLUICE_TRY(blocks, block_reader::open(impl_->db, r));
+  SLUICE_TRY(keys, blocks.keys_named(record_id));
   if (keys.empty()) {
-    SLUICE_TRY(others, db.prepare("SELECT DISTINCT run FROM records WHERE record_id = ? "
-                                  "ORDER BY run"));
-    others.bind(1, record_id);
-    while (others.step())
-      t.other_runs.push_back(others.int64(0));
-    if (!others.ok())
-      return impl_->fail(others);
+    SLUICE_TRY(all, impl_->run_numbers());
+    all.erase(std::remove(all.begin(), all.end(), r), all.end());
+    SLUICE_TRY(others, blocks.runs_naming(record_id, all));
+    t.other_runs = std::move(others);
     return t;
   }
-  SLUICE_TRY(events, db.prepare(
-    "SELECT stage, outcome, attempt, replica, time_us, detail FROM events"
-    " WHERE run = ? AND src = ? AND file = ? AND line = ? ORDER BY time_us, stage, attempt"));
-  SLUICE_TRY(parent_count, db.prepare(
-    "SELECT count(*) FROM folds WHERE run = ? AND stage = ? AND into_id = ?"));
-  SLUICE_TRY(parents, db.prepare(
-    "SELECT f.src, f.file, f.line, r.record_id FROM folds f JOIN records r"
-    " ON r.run = f.run AND r.src = f.src AND r.file = f.file AND r.line = f.line"
-    " WHERE f.run = ? AND f.stage = ? AND f.into_id = ? ORDER BY f.src, f.file, f.line LIMIT ?"));
   for (auto& key : keys) {
     lineage_record_trace rt;
     rt.record_id = record_id;
     rt.origin = names->origin(key);
-    events.reset().bind(1, r).bind(2, int64_t{key.source}).bind(3, int64_t{key.file});
-    events.bind(4, static_cast<int64_t>(key.line));
-    std::vector<std::pair<int64_t, std::string>> folds; // (stage, into)
-    while (events.step()) {
-      rt.steps.push_back(step_of(events, 0, *names));
-      if (rt.steps.back().outcome == lineage_outcome::folded)
-        folds.emplace_back(events.int64(0), rt.steps.back().detail);
+    SLUICE_TRY(events, blocks.events_of(key));
+    std::sort(events.begin(), events.end(), [](auto* a, auto* b) {
+      return std::tie(a->time_us, a->stage, a->attempt, a->outcome)
+             < std::tie(b->time_us, b->stage, b->attempt, b->outcome);
+    });
+    drop_repeats(events);
+    std::vector<std::pair<stage_index, std::string>> folds; // (stage, into)
+    for (auto* ev : events) {
+      rt.steps.push_back(step_of(*ev, *names));
+      if (ev->outcome == lineage_outcome::folded)
+        folds.emplace_back(ev->stage, ev->detail);
     }
-    if (!events.ok())
-      return impl_->fail(events);
     if (rt.origin.derived) {
-      parent_count.reset().bind(1, r).bind(2, int64_t{key.source}).bind(3, record_id);
-      if (parent_count.step())
-        rt.parent_count = static_cast<size_t>(parent_count.int64(0));
-      parents.reset().bind(1, r).bind(2, int64_t{key.source}).bind(3, record_id);
-      parents.bind(4, static_cast<int64_t>(max_parents));
-      while (parents.step())
-        rt.parents.push_back({parents.text(3), names->origin(key_of(parents, 0)), rt.origin.stage});
-      if (!parents.ok())
-        return impl_->fail(parents);
+      SLUICE_TRY(parents, blocks.folded_into(record_id, key.source));
+      rt.parent_count = parents.size();
+      for (size_t i = 0; i < parents.size() && i < max_parents; ++i) {
+        SLUICE_TRY(id, blocks.id_of(parents[i]));
+        rt.parents.push_back({id, names->origin(parents[i]), rt.origin.stage});
+      }
     }
     for (auto& [stage, into] : folds) {
-      SLUICE_TRY(outs, impl_->keys_of(into, r, stage));
+      SLUICE_TRY(outs, blocks.keys_named(into, stage));
       for (auto& k : outs)
         rt.children.push_back({into, names->origin(k), names->stage_id(stage)});
       if (outs.empty()) // folded, but its output was not recorded (yet)
@@ -323,92 +528,150 @@ result<lineage_find_result> lineage_query::find(const lineage_find_filter& f) {
                                           + (list.empty() ? "(none)" : list)};
     }
   }
-  // Filters other than stage and outcome, on events `e`.
-  std::string more;
-  if (f.since_us)
-    more += " AND e.time_us >= ?4";
-  if (f.until_us)
-    more += " AND e.time_us < ?5";
-  if (!files.empty()) {
-    more += " AND (e.src, e.file) IN (VALUES ";
-    for (size_t i = 0; i < files.size(); ++i)
-      more += (i ? ",(" : "(") + std::to_string(files[i].first) + ","
-              + std::to_string(files[i].second) + ")";
-    more += ")";
-  }
-  auto bind_all = [&](statement& s) {
-    s.bind(1, r);
-    if (f.since_us)
-      s.bind(4, *f.since_us);
-    if (f.until_us)
-      s.bind(5, *f.until_us);
-    s.bind(6, static_cast<int64_t>(f.limit));
-  };
-  // The (stage, outcome) pairs of the run that match, from the counts.
-  std::string pair_where = " WHERE e.run = ?1";
+  std::string file_list;
+  for (auto& [src, file] : files)
+    file_list += (file_list.empty() ? "(" : ",(") + std::to_string(src) + ","
+                 + std::to_string(file) + ")";
+  // The counts say which stages hold matches (files included) and, without
+  // a time filter, how many.
+  std::string flow_where = " WHERE run = ?1";
   if (stage >= 0)
-    pair_where += " AND e.stage = " + std::to_string(stage);
+    flow_where += " AND stage = ?2";
   if (f.outcome)
-    pair_where += " AND e.outcome = " + std::to_string(static_cast<int>(*f.outcome));
-  std::vector<std::pair<int64_t, int64_t>> pairs;
-  {
-    SLUICE_TRY(ps, db.prepare("SELECT DISTINCT stage, outcome FROM flows e" + pair_where));
-    ps.bind(1, r);
-    while (ps.step())
-      pairs.emplace_back(ps.int64(0), ps.int64(1));
-    if (!ps.ok())
-      return impl_->fail(ps);
+    flow_where += " AND outcome = ?3";
+  if (!files.empty())
+    flow_where += " AND (src, file) IN (VALUES " + file_list + ")";
+  SLUICE_TRY(flows, db.prepare("SELECT stage, sum(n) FROM flows" + flow_where + " GROUP BY stage"));
+  flows.bind(1, r);
+  if (stage >= 0)
+    flows.bind(2, stage);
+  if (f.outcome)
+    flows.bind(3, static_cast<int64_t>(*f.outcome));
+  std::vector<int64_t> stages;
+  int64_t counted_total = 0;
+  while (flows.step()) {
+    stages.push_back(flows.int64(0));
+    counted_total += flows.int64(1);
   }
-  if (pairs.empty())
-    return out;
-  // Without a time filter the counts answer the total (files included).
+  if (!flows.ok())
+    return impl_->fail(flows);
   bool counted = !f.since_us && !f.until_us;
-  std::string file_only = more.substr(more.find(" AND (e.src") == std::string::npos
-                                        ? more.size() : more.find(" AND (e.src"));
-  // Else a count over events_by_stage: every matching stage and outcome
-  // (pairs that do not occur hold no rows), then the time range.
-  std::set<int64_t> stage_set, outcome_set;
-  for (auto& [s, o] : pairs) {
-    stage_set.insert(s);
-    outcome_set.insert(o);
+  if (counted)
+    out.total = counted_total;
+  if (stages.empty())
+    return out;
+  // With files, only the blocks holding their records.
+  std::unordered_set<int64_t> file_blocks;
+  if (!files.empty()) {
+    SLUICE_TRY(fb, db.prepare("SELECT block FROM block_keys WHERE run = ?1"
+                              " AND (src, file) IN (VALUES " + file_list + ")"));
+    fb.bind(1, r);
+    while (fb.step())
+      file_blocks.insert(fb.int64(0));
+    if (!fb.ok())
+      return impl_->fail(fb);
   }
-  auto in_list = [](const std::set<int64_t>& values) {
-    std::string list;
-    for (auto v : values)
-      list += (list.empty() ? "" : ",") + std::to_string(v);
-    return "(" + list + ")";
+  // The candidate blocks of each stage, earliest first (blocks_by_stage),
+  // merged by first_us: with a limit, reading stops once no later block can
+  // add a row.
+  std::string where = " WHERE run = ?1 AND stage = ?2";
+  if (f.outcome)
+    where += " AND (outcomes & ?3) != 0";
+  if (f.since_us)
+    where += " AND last_us >= ?4";
+  if (f.until_us)
+    where += " AND first_us < ?5";
+  struct candidate {
+    statement st;
+    bool live = false;
+    int64_t block = 0, first_us = 0, last_us = 0, outcomes = 0, events = 0;
+    bool next() {
+      live = st.step();
+      if (live)
+        std::tie(block, first_us, last_us, outcomes, events) =
+          std::make_tuple(st.int64(0), st.int64(1), st.int64(2), st.int64(3), st.int64(4));
+      return st.ok();
+    }
   };
-  SLUICE_TRY(count, db.prepare(
-    counted ? "SELECT coalesce(sum(n), 0) FROM flows e" + pair_where + file_only
-            : "SELECT count(*) FROM events e INDEXED BY events_by_stage WHERE e.run = ?1"
-              " AND e.stage IN " + in_list(stage_set) + " AND e.outcome IN "
-              + in_list(outcome_set) + more));
-  bind_all(count);
-  if (count.step())
-    out.total = count.int64(0);
-  if (!count.ok())
-    return impl_->fail(count);
-  // Each (stage, outcome) is one range of events_by_stage already in time
-  // order: take the first `limit` of each, merge, then name only those.
-  std::string arms;
-  for (auto& [s, o] : pairs)
-    arms += std::string{arms.empty() ? "" : " UNION ALL "}
-            + "SELECT * FROM (SELECT e.src, e.file, e.line, e.stage, e.outcome, e.attempt,"
-              " e.replica, e.time_us, e.detail FROM events e INDEXED BY events_by_stage"
-              " WHERE e.run = ?1 AND e.stage = "
-            + std::to_string(s) + " AND e.outcome = " + std::to_string(o) + more
-            + " ORDER BY e.time_us, e.src, e.file, e.line LIMIT ?6)";
-  SLUICE_TRY(rows, db.prepare(
-    "SELECT m.src, m.file, m.line, m.stage, m.outcome, m.attempt, m.replica, m.time_us,"
-    " m.detail, r.record_id FROM (SELECT * FROM (" + arms
-    + ") ORDER BY time_us, src, file, line LIMIT ?6) m JOIN records r ON r.run = ?1"
-      " AND r.src = m.src AND r.file = m.file AND r.line = m.line"
-      " ORDER BY m.time_us, m.src, m.file, m.line, m.stage"));
-  bind_all(rows);
-  while (rows.step())
-    out.rows.push_back({rows.text(9), names->origin(key_of(rows, 0)), step_of(rows, 3, *names)});
-  if (!rows.ok())
-    return impl_->fail(rows);
+  int64_t bit = f.outcome ? int64_t{1} << static_cast<int>(*f.outcome) : 0;
+  std::vector<candidate> streams;
+  for (auto s : stages) {
+    SLUICE_TRY(st, db.prepare("SELECT block, first_us, last_us, outcomes, events FROM blocks"
+                              + where + " ORDER BY first_us"));
+    st.bind(1, r).bind(2, s);
+    if (f.outcome)
+      st.bind(3, bit);
+    if (f.since_us)
+      st.bind(4, *f.since_us);
+    if (f.until_us)
+      st.bind(5, *f.until_us);
+    streams.push_back({std::move(st)});
+    if (!streams.back().next())
+      return impl_->fail(streams.back().st);
+  }
+  auto matches = [&](const lineage_event& ev) {
+    return (!f.outcome || ev.outcome == *f.outcome) && (!f.since_us || ev.time_us >= *f.since_us)
+           && (!f.until_us || ev.time_us < *f.until_us)
+           && (files.empty()
+               || std::find(files.begin(), files.end(),
+                            std::pair<int64_t, int64_t>{ev.key.source, ev.key.file})
+                    != files.end());
+  };
+  // The first `limit` matches, as a heap whose front is the last of them.
+  std::vector<lineage_event> kept;
+  auto keep = [&](const lineage_event& ev) {
+    if (kept.size() < f.limit) {
+      kept.push_back(ev);
+      std::push_heap(kept.begin(), kept.end(), row_before);
+    } else if (row_before(ev, kept.front())) {
+      std::pop_heap(kept.begin(), kept.end(), row_before);
+      kept.back() = ev;
+      std::push_heap(kept.begin(), kept.end(), row_before);
+    }
+  };
+  SLUICE_TRY(blocks, block_reader::open(db, r));
+  int64_t seen = 0; // matches met so far
+  while (true) {
+    candidate* c = nullptr;
+    for (auto& s : streams)
+      if (s.live && (!c || s.first_us < c->first_us))
+        c = &s;
+    if (!c)
+      break;
+    if (files.empty() || file_blocks.count(c->block)) {
+      // A block inside the time range holding nothing but the outcome asked
+      // for (and no file asked for) matches whole: counted without decoding.
+      bool whole = !counted && files.empty() && (!f.since_us || c->first_us >= *f.since_us)
+                   && (!f.until_us || c->last_us < *f.until_us) && (!f.outcome || c->outcomes == bit);
+      if (whole)
+        out.total += c->events;
+      // No event of a block is earlier than its first_us: once `limit` rows
+      // are kept, a block starting after the last of them adds none.
+      bool may_add = f.limit > 0 && (kept.size() < f.limit || c->first_us <= kept.front().time_us);
+      bool to_count = !counted && !whole;
+      // Counted: done when no later block adds a row, or every match is met.
+      if (counted && (!may_add || seen >= out.total))
+        break;
+      if (may_add || to_count) {
+        SLUICE_TRY(events, blocks.decode(c->block));
+        for (auto& ev : events)
+          if (matches(ev)) {
+            ++seen;
+            if (to_count)
+              ++out.total;
+            if (may_add)
+              keep(ev);
+          }
+      }
+    }
+    if (!c->next())
+      return impl_->fail(c->st);
+  }
+  std::sort_heap(kept.begin(), kept.end(), row_before);
+  for (auto& ev : kept) {
+    SLUICE_TRY(id, blocks.id_of(ev.key));
+    out.rows.push_back({id, names->origin(ev.key), step_of(ev, *names)});
+  }
   return out;
 }
 
@@ -508,37 +771,69 @@ result<int64_t> lineage_query::export_jsonl(std::ostream& out, std::optional<int
     SLUICE_TRY(all, impl_->run_numbers());
     which = all;
   }
-  SLUICE_TRY(st, db.prepare(
-    "SELECT e.src, e.file, e.line, e.stage, e.outcome, e.attempt, e.replica, e.time_us,"
-    " e.detail, r.record_id FROM events e JOIN records r ON r.run = e.run AND r.src = e.src"
-    " AND r.file = e.file AND r.line = e.line WHERE e.run = ?"
-    " ORDER BY e.src, e.file, e.line, e.stage, e.outcome, e.attempt"));
+  // Bucket by bucket in key order, so memory holds one bucket's blocks
+  // whatever the run's size.
+  SLUICE_TRY(st, db.prepare("SELECT src, file, bucket, block FROM block_keys WHERE run = ?"
+                            " ORDER BY src, file, bucket, block"));
   int64_t count = 0;
   for (auto r : which) {
     SLUICE_TRY(names, impl_->names_of(r));
-    // One record's events come together (key order); sort them by time.
-    std::vector<std::pair<int64_t, nlohmann::json>> pending;
-    lineage_key pending_key;
-    auto flush = [&] {
-      std::stable_sort(pending.begin(), pending.end(),
-                       [](auto& a, auto& b) { return a.first < b.first; });
-      for (auto& [t, j] : pending)
-        out << j.dump() << '\n';
-      count += static_cast<int64_t>(pending.size());
-      pending.clear();
+    SLUICE_TRY(blocks, block_reader::open(db, r));
+    // The bucket's records in key order, each one's events in time order.
+    auto write_bucket = [&](const lineage_block::bucket& b,
+                            const std::vector<int64_t>& in_bucket_blocks) -> status {
+      blocks.keep_only(in_bucket_blocks);
+      std::vector<const lineage_event*> events;
+      for (auto block : in_bucket_blocks) {
+        SLUICE_TRY(evs, blocks.events(block));
+        for (auto& ev : *evs)
+          if (in_bucket(ev.key, b))
+            events.push_back(&ev);
+      }
+      std::sort(events.begin(), events.end(), [](auto* x, auto* y) {
+        return std::tie(x->key.line, x->time_us, x->stage, x->outcome, x->attempt)
+               < std::tie(y->key.line, y->time_us, y->stage, y->outcome, y->attempt);
+      });
+      std::vector<const lineage_event*> record;
+      for (size_t i = 0; i < events.size();) {
+        auto key = events[i]->key;
+        record.clear();
+        for (; i < events.size() && events[i]->key == key; ++i)
+          record.push_back(events[i]);
+        drop_repeats(record);
+        // Named by its events at its origin stage (the earliest, should they differ).
+        std::string id;
+        for (auto* ev : record)
+          if (ev->stage == key.source && !ev->record_id.empty()) {
+            id = ev->record_id;
+            break;
+          }
+        auto origin = names->origin(key);
+        for (auto* ev : record)
+          out << event_json(r, id, origin, step_of(*ev, *names)).dump() << '\n';
+        count += static_cast<int64_t>(record.size());
+      }
+      return status::ok();
     };
+    std::optional<lineage_block::bucket> current;
+    std::vector<int64_t> in_current;
     st.reset().bind(1, r);
     while (st.step()) {
-      auto key = key_of(st, 0);
-      if (!pending.empty() && !(key == pending_key))
-        flush();
-      pending_key = key;
-      auto step = step_of(st, 3, *names);
-      pending.emplace_back(step.time_us, event_json(r, st.text(9), names->origin(key), step));
+      lineage_block::bucket b{static_cast<stage_index>(st.int64(0)),
+                              static_cast<uint32_t>(st.int64(1)), st.int64(2)};
+      if (current && !(b == *current)) {
+        if (auto s = write_bucket(*current, in_current); !s)
+          return s.err();
+        in_current.clear();
+      }
+      current = b;
+      in_current.push_back(st.int64(3));
     }
     if (!st.ok())
       return impl_->fail(st);
-    flush();
+    if (current)
+      if (auto s = write_bucket(*current, in_current); !s)
+        return s.err();
   }
   if (!out)
     return error{errc::io_error, "cannot write the export"};

@@ -47,6 +47,11 @@ statement& statement::bind(int i, std::string_view v) {
   return *this;
 }
 
+statement& statement::bind_blob(int i, std::string_view v) {
+  sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  return *this;
+}
+
 statement& statement::bind_null(int i) {
   sqlite3_bind_null(stmt_, i);
   return *this;
@@ -76,6 +81,13 @@ std::string statement::text(int col) const {
   auto p = sqlite3_column_text(stmt_, col);
   auto n = sqlite3_column_bytes(stmt_, col);
   return p ? std::string{reinterpret_cast<const char*>(p), static_cast<size_t>(n)} : std::string{};
+}
+
+std::string_view statement::blob(int col) const {
+  auto p = sqlite3_column_blob(stmt_, col);
+  auto n = sqlite3_column_bytes(stmt_, col);
+  return p ? std::string_view{static_cast<const char*>(p), static_cast<size_t>(n)}
+           : std::string_view{};
 }
 
 bool statement::is_null(int col) const {
@@ -170,6 +182,14 @@ status verify_store(connection& c) {
     return error{errc::io_error, "lineage store '" + c.path() + "' has schema version "
                                    + std::to_string(*version) + ", newer than this sluice reads ("
                                    + std::to_string(schema_version) + "); use a newer sluice"};
+  // Version 1 stored a row per event; version 2 stores blocks of events
+  // (docs/lineage.md). The old tables are not converted.
+  if (*version < schema_version)
+    return error{errc::io_error, "lineage store '" + c.path() + "' has schema version "
+                                   + std::to_string(*version) + ", written by an older sluice ("
+                                   + "this one reads and writes " + std::to_string(schema_version)
+                                   + "); query it with the sluice that wrote it, or move it "
+                                     "aside and let the next run create a new store"};
   return status::ok();
 }
 

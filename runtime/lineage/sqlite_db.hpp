@@ -19,7 +19,7 @@ namespace sluice::lineage_db {
 /// `PRAGMA application_id` of a sluice lineage store ("SLLN"), and the
 /// schema version in `PRAGMA user_version`. A file without both is not one.
 constexpr int32_t application_id = 0x534c4c4e;
-constexpr int32_t schema_version = 1;
+constexpr int32_t schema_version = 2;
 
 /// One prepared statement, reset and rebound for each use.
 class statement {
@@ -39,6 +39,8 @@ public:
   statement& bind(int i, int64_t v);
   statement& bind(int i, double v);
   statement& bind(int i, std::string_view v);
+  /// Binds a blob, without a copy (as text above).
+  statement& bind_blob(int i, std::string_view v);
   statement& bind_null(int i);
 
   /// One step: true while a row is available, false when done; an error
@@ -50,6 +52,8 @@ public:
   int64_t int64(int col) const;
   double real(int col) const;
   std::string text(int col) const;
+  /// A blob column: valid until the next step(), reset() or blob() of it.
+  std::string_view blob(int col) const;
   bool is_null(int col) const;
 
 private:

@@ -1,11 +1,10 @@
 // lineage_store on SQLite (docs/lineage.md has the schema and why).
 // Writing only: reading is runtime/lineage/query.*.
 
-#include <deque>
-#include <unordered_set>
 #include <map>
 #include <tuple>
 
+#include "lineage/block.hpp"
 #include "lineage/sqlite_db.hpp"
 #include "lineage/store.hpp"
 
@@ -35,20 +34,14 @@ CREATE TABLE IF NOT EXISTS files(
 CREATE TABLE IF NOT EXISTS edges(
   run INTEGER NOT NULL, from_stage INTEGER NOT NULL, port TEXT NOT NULL, to_stage INTEGER NOT NULL,
   PRIMARY KEY(run, from_stage, port, to_stage)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS records(
-  run INTEGER NOT NULL, src INTEGER NOT NULL, file INTEGER NOT NULL, line INTEGER NOT NULL,
-  record_id TEXT NOT NULL, PRIMARY KEY(run, src, file, line)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS records_by_id ON records(record_id, run);
-CREATE TABLE IF NOT EXISTS events(
-  run INTEGER NOT NULL, src INTEGER NOT NULL, file INTEGER NOT NULL, line INTEGER NOT NULL,
-  stage INTEGER NOT NULL, outcome INTEGER NOT NULL, attempt INTEGER NOT NULL,
-  replica INTEGER NOT NULL, time_us INTEGER NOT NULL, detail TEXT,
-  PRIMARY KEY(run, src, file, line, stage, outcome, attempt)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS events_by_stage ON events(run, stage, outcome, time_us);
-CREATE TABLE IF NOT EXISTS folds(
-  run INTEGER NOT NULL, stage INTEGER NOT NULL, into_id TEXT NOT NULL,
-  src INTEGER NOT NULL, file INTEGER NOT NULL, line INTEGER NOT NULL,
-  PRIMARY KEY(run, stage, into_id, src, file, line)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blocks(
+  block INTEGER PRIMARY KEY, run INTEGER NOT NULL, stage INTEGER NOT NULL,
+  replica INTEGER NOT NULL, first_us INTEGER NOT NULL, last_us INTEGER NOT NULL,
+  outcomes INTEGER NOT NULL, events INTEGER NOT NULL, ids BLOB, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS blocks_by_stage ON blocks(run, stage, first_us);
+CREATE TABLE IF NOT EXISTS block_keys(
+  run INTEGER NOT NULL, src INTEGER NOT NULL, file INTEGER NOT NULL, bucket INTEGER NOT NULL,
+  block INTEGER NOT NULL, PRIMARY KEY(run, src, file, bucket, block)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS flows(
   run INTEGER NOT NULL, stage INTEGER NOT NULL, outcome INTEGER NOT NULL,
   src INTEGER NOT NULL, file INTEGER NOT NULL, detail TEXT NOT NULL, n INTEGER NOT NULL,
@@ -56,7 +49,7 @@ CREATE TABLE IF NOT EXISTS flows(
 )sql";
 
 // The tables holding a run's rows, for prune.
-constexpr const char* run_tables[] = {"events", "records", "folds", "flows", "edges",
+constexpr const char* run_tables[] = {"block_keys", "blocks", "flows", "edges",
                                       "files", "ports", "stages", "runs"};
 
 /// A transaction that rolls back unless committed.
@@ -84,49 +77,6 @@ private:
   bool open_ = false;
 };
 
-/// The keys whose record row was written most recently, up to a bound
-/// (oldest forgotten first): a cache in front of `INSERT OR IGNORE INTO
-/// records`, never a source of truth.
-class recent_keys {
-public:
-  bool contains(int64_t run, const lineage_key& k) const {
-    return run == run_ && set_.count(pack(k)) > 0;
-  }
-  void add(int64_t run, const lineage_key& k) {
-    if (run != run_) {
-      set_.clear();
-      order_.clear();
-      run_ = run;
-    }
-    auto p = pack(k);
-    if (!set_.insert(p).second)
-      return;
-    order_.push_back(p);
-    if (order_.size() > capacity) {
-      set_.erase(order_.front());
-      order_.pop_front();
-    }
-  }
-
-private:
-  static constexpr size_t capacity = 1 << 17;
-  struct packed {
-    uint64_t hi, lo;
-    bool operator==(const packed& o) const { return hi == o.hi && lo == o.lo; }
-  };
-  struct hash {
-    size_t operator()(const packed& p) const {
-      return std::hash<uint64_t>{}(p.lo * 0x9e3779b97f4a7c15ULL ^ p.hi);
-    }
-  };
-  static packed pack(const lineage_key& k) {
-    return {(uint64_t{k.source} << 32) | k.file, k.line};
-  }
-  int64_t run_ = -1;
-  std::unordered_set<packed, hash> set_;
-  std::deque<packed> order_;
-};
-
 class sqlite_store final : public lineage_store {
 public:
   explicit sqlite_store(connection c) : db_(std::move(c)) {}
@@ -140,9 +90,9 @@ public:
       return status::ok();
     };
     for (auto& [s, sql] : std::initializer_list<std::pair<statement*, const char*>>{
-           {&insert_event_, "INSERT OR IGNORE INTO events VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"},
-           {&insert_record_, "INSERT OR IGNORE INTO records VALUES(?1,?2,?3,?4,?5)"},
-           {&insert_fold_, "INSERT OR IGNORE INTO folds VALUES(?1,?2,?3,?4,?5,?6)"},
+           {&insert_block_, "INSERT INTO blocks(run, stage, replica, first_us, last_us, "
+                            "outcomes, events, ids, data) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"},
+           {&insert_key_, "INSERT OR IGNORE INTO block_keys VALUES(?1,?2,?3,?4,?5)"},
            {&add_flow_, "INSERT INTO flows VALUES(?1,?2,?3,?4,?5,?6,?7) "
                         "ON CONFLICT DO UPDATE SET n = n + excluded.n"},
          })
@@ -196,53 +146,80 @@ public:
     return run;
   }
 
-  status append(int64_t run, const std::vector<lineage_event>& events) override {
+  using lineage_store::append;
+
+  status append(int64_t run, const std::vector<const lineage_event*>& events) override {
     if (events.empty())
       return status::ok();
+    // One block per stage replica in this append, its events in arrival
+    // order: a replica's events are mostly consecutive lines of a few
+    // buckets, which keeps blocks small and block_keys short.
+    groups_.clear();
+    std::vector<const lineage_event*>* current = nullptr;
+    std::pair<stage_index, uint32_t> group_of{};
+    for (auto* ev : events) {
+      // Events come in a replica's batches: the previous group mostly fits.
+      if (!current || group_of != std::make_pair(ev->stage, ev->replica)) {
+        group_of = {ev->stage, ev->replica};
+        current = &groups_[group_of];
+      }
+      current->push_back(ev);
+    }
     transaction tx{db_};
     if (auto s = tx.begin(); !s)
       return s;
-    // Per-stage outcome counts of the rows actually inserted (a repeat adds
-    // nothing), kept in `flows` so graph and runs never scan events.
-    flow_counts_.clear();
-    for (auto& ev : events) {
-      auto src = int64_t{ev.key.source};
-      auto file = int64_t{ev.key.file};
-      auto line = static_cast<int64_t>(ev.key.line);
-      auto outcome = static_cast<int64_t>(ev.outcome);
-      insert_event_.reset().bind(1, run).bind(2, src).bind(3, file).bind(4, line);
-      insert_event_.bind(5, int64_t{ev.stage}).bind(6, outcome);
-      insert_event_.bind(7, int64_t{ev.attempt}).bind(8, int64_t{ev.replica});
-      insert_event_.bind(9, int64_t{ev.time_us});
-      if (ev.detail.empty())
-        insert_event_.bind_null(10);
+    for (auto& [who, group] : groups_) {
+      auto block = lineage_block::encode(who.first, group);
+      insert_block_.reset().bind(1, run).bind(2, int64_t{who.first}).bind(3, int64_t{who.second});
+      insert_block_.bind(4, block.first_us).bind(5, block.last_us);
+      insert_block_.bind(6, int64_t{block.outcomes}).bind(7, static_cast<int64_t>(block.events));
+      if (block.ids.empty())
+        insert_block_.bind_null(8);
       else
-        insert_event_.bind(10, ev.detail);
-      if (insert_event_.step(), !insert_event_.ok())
-        return db_.fail(insert_event_.message());
-      if (db_.changes() == 0)
-        continue; // delivered again: already stored, counted and named
-      // A record's id is stored once per record (the first id wins). Most of
-      // its events follow soon after its first, so a set of recently named
-      // keys saves the probe into `records`; a miss only costs the probe.
-      if (!named_.contains(run, ev.key)) {
-        insert_record_.reset().bind(1, run).bind(2, src).bind(3, file).bind(4, line);
-        insert_record_.bind(5, ev.record_id);
-        if (insert_record_.step(), !insert_record_.ok())
-          return db_.fail(insert_record_.message());
-        named_.add(run, ev.key);
+        insert_block_.bind_blob(8, block.ids);
+      insert_block_.bind_blob(9, block.data);
+      if (insert_block_.step(), !insert_block_.ok())
+        return db_.fail(insert_block_.message());
+      SLUICE_TRY(number, db_.scalar("SELECT last_insert_rowid()"));
+      for (auto& b : block.buckets) {
+        insert_key_.reset().bind(1, run).bind(2, int64_t{b.source}).bind(3, int64_t{b.file});
+        insert_key_.bind(4, b.index).bind(5, number);
+        if (insert_key_.step(), !insert_key_.ok())
+          return db_.fail(insert_key_.message());
       }
-      if (ev.outcome == lineage_outcome::folded) {
-        insert_fold_.reset().bind(1, run).bind(2, int64_t{ev.stage}).bind(3, ev.detail);
-        insert_fold_.bind(4, src).bind(5, file).bind(6, line);
-        if (insert_fold_.step(), !insert_fold_.ok())
-          return db_.fail(insert_fold_.message());
-      }
-      // By stage, outcome and where the records came from (the graph's
-      // file -> source edges, find's totals by file); routes by their names.
-      auto& flow_detail = ev.outcome == lineage_outcome::routed ? ev.detail : no_detail_;
-      ++flow_counts_[{ev.stage, outcome, src, file, flow_detail}];
     }
+    // Per-stage outcome counts, kept in `flows` so graph, runs and find's
+    // totals never decode blocks: by stage, outcome and where the records
+    // came from (the graph's file -> source edges, totals by file); routes
+    // by their names.
+    // Runs of events with the same counting key are counted first and added
+    // to the map once per run.
+    flow_counts_.clear();
+    const lineage_event* run_first = nullptr;
+    int64_t run_length = 0;
+    auto same_flow = [&](const lineage_event& a, const lineage_event& b) {
+      return a.stage == b.stage && a.outcome == b.outcome && a.key.source == b.key.source
+             && a.key.file == b.key.file
+             && (a.outcome != lineage_outcome::routed || a.detail == b.detail);
+    };
+    auto count_run = [&] {
+      if (!run_first)
+        return;
+      auto& ev = *run_first;
+      auto& flow_detail = ev.outcome == lineage_outcome::routed ? ev.detail : no_detail_;
+      flow_counts_[{ev.stage, static_cast<int64_t>(ev.outcome), int64_t{ev.key.source},
+                    int64_t{ev.key.file}, flow_detail}] += run_length;
+    };
+    for (auto* ev : events) {
+      if (run_first && same_flow(*run_first, *ev)) {
+        ++run_length;
+        continue;
+      }
+      count_run();
+      run_first = ev;
+      run_length = 1;
+    }
+    count_run();
     for (auto& [k, n] : flow_counts_) {
       auto& [stage, outcome, src, file, detail] = k;
       add_flow_.reset().bind(1, run).bind(2, int64_t{stage}).bind(3, outcome).bind(4, src);
@@ -298,16 +275,23 @@ public:
 
 private:
   connection db_;
-  statement insert_event_;
-  statement insert_record_;
-  statement insert_fold_;
+  statement insert_block_;
+  statement insert_key_;
   statement add_flow_;
+  std::map<std::pair<stage_index, uint32_t>, std::vector<const lineage_event*>> groups_;
   std::map<std::tuple<stage_index, int64_t, int64_t, int64_t, std::string>, int64_t> flow_counts_;
-  recent_keys named_;
   const std::string no_detail_;
 };
 
 } // namespace
+
+status lineage_store::append(int64_t run, const std::vector<lineage_event>& events) {
+  std::vector<const lineage_event*> all;
+  all.reserve(events.size());
+  for (auto& ev : events)
+    all.push_back(&ev);
+  return append(run, all);
+}
 
 result<std::unique_ptr<lineage_store>> lineage_store::open(const std::string& path) {
   SLUICE_TRY(db, lineage_db::connection::open(path, lineage_db::connection::mode::read_write_create));
@@ -320,7 +304,7 @@ result<std::unique_ptr<lineage_store>> lineage_store::open(const std::string& pa
   // WAL: the recorder appends while `sluice lineage` reads. NORMAL: a
   // power cut may lose the last transactions, never corrupt the file.
   auto pragmas = std::string{"PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                             "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;"
+                             "PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;"
                              "PRAGMA application_id = "}
                  + std::to_string(lineage_db::application_id) + "; PRAGMA user_version = "
                  + std::to_string(lineage_db::schema_version) + ";";

@@ -1,7 +1,8 @@
 #pragma once
 
 // The lineage store (docs/lineage.md): SQLite, one file per pipeline, WAL,
-// batched inserts, one row per (run, record key, stage, outcome, attempt).
+// events appended in blocks (runtime/lineage/block.hpp), one row per stage
+// replica per append.
 // Written by the lineage recorder actor (actors/lineage_recorder), read by
 // `sluice lineage ...` (apps/sluice/cmd_lineage.cpp).
 
@@ -59,9 +60,12 @@ public:
   /// Registers a run; returns its number (1, 2, ... per store).
   virtual result<int64_t> begin_run(const lineage_run_info& info) = 0;
 
-  /// Stores events of `run` in one transaction; an event already stored
-  /// (same run, key, stage, outcome, attempt) is ignored.
-  virtual status append(int64_t run, const std::vector<lineage_event>& events) = 0;
+  /// Stores events of `run` in one transaction, as given: delivering a batch
+  /// once is the caller's part (the recorder drops a replica's batch it
+  /// already has, by its sequence number).
+  virtual status append(int64_t run, const std::vector<const lineage_event*>& events) = 0;
+  /// The same, for events held in one vector.
+  status append(int64_t run, const std::vector<lineage_event>& events);
 
   /// The run's end: its status ("ok", "stopped", "failed") and time.
   virtual status end_run(int64_t run, const std::string& run_status, int64_t ended_us) = 0;

@@ -41,7 +41,7 @@ std::string pragma_text(const std::string& path, const std::string& pragma) {
 
 } // namespace
 
-SCENARIO("a run written through the store is kept one row per event", "[lineage][store]") {
+SCENARIO("a run written through the store is kept in blocks of events", "[lineage][store]") {
   test::temp_dir dir;
   auto path = dir / "lineage.db";
   GIVEN("a new store") {
@@ -49,11 +49,19 @@ SCENARIO("a run written through the store is kept one row per event", "[lineage]
     REQUIRE(store);
     WHEN("the orders run is written") {
       auto run = test::write_orders_run(**store);
-      THEN("it is run 1 with every event, record and fold stored once") {
+      THEN("it is run 1, one block per stage replica per append, every event in one") {
         CHECK(run == 1);
-        CHECK(count_rows(path, "SELECT count(*) FROM events") == 19);
-        CHECK(count_rows(path, "SELECT count(*) FROM records") == 6);
-        CHECK(count_rows(path, "SELECT count(*) FROM folds") == 2);
+        // The fixture appends 8 batches, each from one stage replica.
+        CHECK(count_rows(path, "SELECT count(*) FROM blocks") == 8);
+        CHECK(count_rows(path, "SELECT sum(events) FROM blocks") == 19);
+        // Ids are kept where records begin: the source's reads and the
+        // aggregate's derived output; the other blocks name none.
+        CHECK(count_rows(path, "SELECT count(*) FROM blocks WHERE ids IS NOT NULL") == 2);
+        CHECK(count_rows(path, "SELECT count(*) FROM blocks WHERE stage = 3 AND outcomes = 1 << 6") == 1);
+        // Every block touches one bucket here: lines 2..6 of the source,
+        // output 1 of the aggregate.
+        CHECK(count_rows(path, "SELECT count(*) FROM block_keys") == 8);
+        CHECK(count_rows(path, "SELECT count(DISTINCT bucket) FROM block_keys") == 1);
         CHECK(count_rows(path, "SELECT count(*) FROM stages") == 6);
         CHECK(count_rows(path, "SELECT count(*) FROM ports") == 2);
         CHECK(count_rows(path, "SELECT count(*) FROM files") == 1);
@@ -64,7 +72,7 @@ SCENARIO("a run written through the store is kept one row per event", "[lineage]
       THEN("the file is a WAL-mode SQLite database with sluice's application id") {
         CHECK(pragma_text(path, "journal_mode") == "wal");
         CHECK(pragma_text(path, "application_id") == "1397509198");
-        CHECK(pragma_text(path, "user_version") == "1");
+        CHECK(pragma_text(path, "user_version") == "2");
       }
       AND_WHEN("the next run begins") {
         auto next = (*store)->begin_run(test::orders_run_info());
@@ -77,35 +85,48 @@ SCENARIO("a run written through the store is kept one row per event", "[lineage]
   }
 }
 
-SCENARIO("events delivered again after a restart are stored once", "[lineage][store]") {
+SCENARIO("the store keeps what it is given, repeats are the recorder's to drop", "[lineage][store]") {
   test::temp_dir dir;
   auto path = dir / "lineage.db";
   auto store = lineage_store::open(path);
   REQUIRE(store);
   auto run = test::write_orders_run(**store);
   REQUIRE(run == 1);
-  WHEN("every batch is appended again, by the same store and by a reopened one") {
-    for (auto& batch : test::orders_run_batches())
-      REQUIRE((*store)->append(run, batch));
-    store->reset();
-    auto reopened = lineage_store::open(path);
-    REQUIRE(reopened);
-    for (auto& batch : test::orders_run_batches())
-      REQUIRE((*reopened)->append(run, batch));
-    THEN("each event, record and fold is still one row, and the counts did not grow") {
-      CHECK(count_rows(path, "SELECT count(*) FROM events") == 19);
-      CHECK(count_rows(path, "SELECT count(*) FROM records") == 6);
-      CHECK(count_rows(path, "SELECT count(*) FROM folds") == 2);
-      CHECK(count_rows(path, "SELECT sum(n) FROM flows") == 19);
-    }
-  }
   WHEN("a second attempt of a retry arrives") {
     auto again = test::lineage_ev(5, "1004", 5, lineage_outcome::retried, 40, "transient: busy", 2);
     REQUIRE((*store)->append(run, {again}));
-    THEN("it is a new row: the attempt is part of the key") {
-      CHECK(count_rows(path, "SELECT count(*) FROM events WHERE outcome = 12") == 2);
+    THEN("it is stored, and counted in the flows") {
+      CHECK(count_rows(path, "SELECT sum(events) FROM blocks") == 20);
+      CHECK(count_rows(path, "SELECT sum(n) FROM flows WHERE outcome = 12") == 2);
     }
   }
+  WHEN("a reopened store appends to the same run") {
+    store->reset();
+    auto reopened = lineage_store::open(path);
+    REQUIRE(reopened);
+    REQUIRE((*reopened)->append(run, {test::lineage_ev(5, "1004", 5, lineage_outcome::written, 45)}));
+    THEN("the run has the new block") {
+      CHECK(count_rows(path, "SELECT count(*) FROM blocks WHERE run = 1") == 9);
+    }
+  }
+}
+
+TEST_CASE("a store written by the row-per-event sluice is refused, saying what to do", "[lineage][store]") {
+  test::temp_dir dir;
+  auto path = dir / "old.db";
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "PRAGMA application_id = 1397509198; PRAGMA user_version = 1;"
+                           "CREATE TABLE runs(run INTEGER PRIMARY KEY)", nullptr, nullptr, nullptr)
+          == SQLITE_OK);
+  sqlite3_close(db);
+  auto store = lineage_store::open(path);
+  REQUIRE_FALSE(store);
+  CHECK_THAT(store.err().message, Catch::Contains("schema version 1, written by an older sluice"));
+  CHECK_THAT(store.err().message, Catch::Contains("move it aside"));
+  auto q = lineage_query::open(path);
+  REQUIRE_FALSE(q);
+  CHECK_THAT(q.err().message, Catch::Contains("written by an older sluice"));
 }
 
 SCENARIO("prune deletes runs beyond max_runs and older than max_age_days", "[lineage][store]") {
@@ -124,9 +145,9 @@ SCENARIO("prune deletes runs beyond max_runs and older than max_age_days", "[lin
       CHECK(*gone == 2);
       CHECK(count_rows(path, "SELECT count(*) FROM runs") == 2);
       CHECK(count_rows(path, "SELECT min(run) FROM runs") == 3);
-      for (auto table : {"events", "records", "folds", "flows", "stages", "ports", "files", "edges"})
+      for (auto table : {"blocks", "block_keys", "flows", "stages", "ports", "files", "edges"})
         CHECK(count_rows(path, std::string{"SELECT count(*) FROM "} + table + " WHERE run < 3") == 0);
-      CHECK(count_rows(path, "SELECT count(*) FROM events") == 2 * 19);
+      CHECK(count_rows(path, "SELECT sum(events) FROM blocks") == 2 * 19);
     }
   }
   WHEN("retention keeps 3 days") {
