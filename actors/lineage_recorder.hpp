@@ -13,8 +13,10 @@ namespace sluice {
 /// stage replica sends it one lineage_batch_msg per unit of work and never
 /// waits for it: it keeps at most its `window` of batches unacknowledged,
 /// so a recorder that falls behind slows the pipeline by credit instead of
-/// dropping events. Each batch is stored in one transaction, then
-/// acknowledged; a batch sent again after a restart adds nothing.
+/// dropping events. A batch is acknowledged on receipt and stored with the
+/// others gathered (every 100 ms or 8192 events, one transaction, one block
+/// per replica); a batch a replica sends again (the same seq, after its
+/// worker restarted) is acknowledged again and dropped.
 ///
 /// Protocol: `wiring` (inputs: one per stage replica) opens the store,
 /// registers the run and prunes old runs per `lineage.retention` (an error

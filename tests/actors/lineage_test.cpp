@@ -13,6 +13,7 @@
 #include "config/loader.hpp"
 #include "coordinator.hpp"
 #include "lineage/query.hpp"
+#include "lineage_recorder.hpp"
 #include "support/actor_fixture.hpp"
 #include "support/run_pipeline.hpp"
 
@@ -284,4 +285,62 @@ TEST_CASE("a lineage store that cannot be opened refuses the run before a record
   CHECK(error.find("its folder must exist") != std::string::npos);
   CHECK(summary["totals"]["read"] == 0);
   CHECK_FALSE(fs::exists(dir.path / "out.jsonl"));
+}
+
+TEST_CASE("a batch of events a replica sends again is acknowledged and stored once",
+          "[lineage][actors]") {
+  lineage_dir dir;
+  diagnostics diags;
+  auto plan = load_pipeline_text(R"({"name": "again", "lineage": {"path": "lineage.db"},
+    "stages": [{"id": "gen", "type": "source.generate", "params": {"count": 4}},
+               {"id": "out", "type": "sink.null", "inputs": ["gen"]}]})",
+                                 "again.json", dir.path.string(), {}, diags);
+  REQUIRE(plan);
+  actor_fixture f;
+  auto rec = f.sys.spawn<caf::detached>(lineage_recorder,
+                                        std::shared_ptr<const pipeline_plan>(std::move(plan)));
+  f.spawned.push_back(rec);
+  wiring w;
+  w.coordinator = f.self;
+  w.inputs.resize(1); // one replica sends events
+  f.self->request(rec, caf::infinite, w).receive(
+    [&](const std::string& err) { REQUIRE(err.empty()); },
+    [&](const caf::error& e) { FAIL(f.sys.render(e)); });
+  auto batch = [](uint64_t first_line) {
+    auto events = std::make_shared<std::vector<lineage_event>>();
+    for (uint64_t line = first_line; line < first_line + 2; ++line)
+      events->push_back(lineage_event{lineage_key{0, 0, line}, "gen:" + std::to_string(line), 0, 0,
+                                      1'796'529'600'000'000, lineage_outcome::read, 0, ""});
+    return events;
+  };
+  auto first = batch(1), second = batch(3);
+  // A worker sent batch 1, died before the ack reached it; its successor
+  // sends batch 1 again, then batch 2, which also arrives twice.
+  f.self->send(rec, lineage_batch_msg{0, 0, 1, first});
+  f.self->send(rec, lineage_batch_msg{0, 0, 1, first});
+  f.self->send(rec, lineage_batch_msg{0, 0, 2, second});
+  f.self->send(rec, lineage_batch_msg{0, 0, 2, second});
+  std::vector<uint64_t> acks;
+  for (int i = 0; i < 4; ++i)
+    f.self->receive([&](const lineage_ack_msg& a) { acks.push_back(a.seq); },
+                    caf::after(std::chrono::seconds(5)) >> [&] { FAIL("no ack"); });
+  CHECK(acks == std::vector<uint64_t>{1, 1, 2, 2}); // every copy acknowledged
+  f.self->send(rec, start_atom::value);
+  f.self->send(rec, lineage_eos_msg{0, 0, 2});
+  f.self->receive([&](const stage_done& d) { CHECK(d.stats.written == 4); },
+                  caf::after(std::chrono::seconds(5)) >> [&] { FAIL("no stage_done"); });
+  f.self->request(rec, caf::infinite, commit_atom::value, std::string{"ok"})
+    .receive([&](const std::string& err) { CHECK(err.empty()); },
+             [&](const caf::error& e) { FAIL(f.sys.render(e)); });
+  auto q = open_store(dir.path / "lineage.db");
+  auto runs = q.runs();
+  REQUIRE(runs);
+  REQUIRE(runs->size() == 1);
+  CHECK(runs->at(0).events == 4);
+  CHECK(runs->at(0).records == 4);
+  CHECK(count(q, "gen", lineage_outcome::read) == 4);
+  auto t = q.trace("gen:3");
+  REQUIRE(t);
+  REQUIRE(t->records.size() == 1);
+  CHECK(outcomes_of(t->records[0]) == std::vector<std::string>{"gen read"});
 }
