@@ -381,7 +381,8 @@ struct worker final : emitter {
     c.lin_events.clear();
     // In full mode the next flush comes at the end of a data batch once 256
     // events gathered: room for them without growing the vector step by step.
-    if (c.sampled.all())
+    // (Not after a forced flush: a timer's or the end's few events.)
+    if (c.sampled.all() && !force)
       c.lin_events.reserve(lineage_min_events + spec.flow.batch_size);
     auto seq = ++c.lin_seq;
     c.lin_unacked.emplace_back(seq, payload);

@@ -11,7 +11,7 @@ namespace dom = simdjson::dom;
 
 // Copies simdjson's tree into nlohmann's. Recursion depth is bounded by
 // simdjson's own nesting limit (1024 by default), checked while parsing.
-void copy_into(dom::element e, json& out) {
+void copy_into(dom::element e, json& out, bool& saw_zero) {
   switch (e.type()) {
     case dom::element_type::OBJECT: {
       out = json::object();
@@ -19,7 +19,7 @@ void copy_into(dom::element e, json& out) {
       for (auto field : dom::object(e)) {
         // operator[] then assignment: a repeated key keeps its last value,
         // as nlohmann's parser does.
-        copy_into(field.value, members[std::string(field.key)]);
+        copy_into(field.value, members[std::string(field.key)], saw_zero);
       }
       return;
     }
@@ -28,7 +28,7 @@ void copy_into(dom::element e, json& out) {
       auto& items = out.get_ref<json::array_t&>();
       for (auto item : dom::array(e)) {
         items.emplace_back();
-        copy_into(item, items.back());
+        copy_into(item, items.back(), saw_zero);
       }
       return;
     }
@@ -36,12 +36,14 @@ void copy_into(dom::element e, json& out) {
       out = std::string(std::string_view(e));
       return;
     case dom::element_type::INT64: {
-      // nlohmann keeps an integer written without a sign as unsigned.
+      // nlohmann keeps an integer written without a sign as unsigned. A
+      // zero may have been written "-0" (signed for nlohmann): see parse.
       auto v = int64_t(e);
       if (v >= 0)
         out = static_cast<uint64_t>(v);
       else
         out = v;
+      saw_zero = saw_zero || v == 0;
       return;
     }
     case dom::element_type::UINT64:
@@ -79,7 +81,14 @@ nlohmann::json json_parser::parse(std::string_view text) {
     return json::parse(text);
   }
   json out;
-  copy_into(doc.value_unsafe(), out);
+  bool saw_zero = false;
+  copy_into(doc.value_unsafe(), out, saw_zero);
+  // simdjson reads "-0" as the integer 0, which cannot tell it from "0";
+  // nlohmann keeps it signed. Rare: such a text takes nlohmann's parser.
+  if (saw_zero && text.find("-0") != std::string_view::npos) {
+    ++fallbacks_;
+    return json::parse(text);
+  }
   return out;
 }
 

@@ -12,14 +12,13 @@ namespace sluice {
 /// without a sign is unsigned, with one signed; a repeated key keeps its
 /// last value), and for text nlohmann rejects, the same
 /// `nlohmann::json::parse_error` (or `out_of_range`) with the same message.
-/// One difference, invisible in output: `-0` is read as unsigned 0 where
-/// nlohmann reads a signed 0 (they compare equal and print as `0`).
 ///
 /// How: simdjson (Debian libsimdjson-dev) validates the text and builds its
 /// own compact tree, which is then copied into nlohmann::json. simdjson is
 /// at least as strict as nlohmann (UTF-8, control characters, surrogates),
 /// so any text it rejects, and the few it cannot represent (integers beyond
-/// 64 bits, a UTF-8 byte order mark, nesting deeper than 1024), goes to
+/// 64 bits, a UTF-8 byte order mark, nesting deeper than 1024, an integer
+/// written `-0`), goes to
 /// `nlohmann::json::parse`, which gives the answer: a value, or the error a
 /// user sees. tests/runtime/json_parser_test.cpp checks the two agree.
 ///

@@ -189,7 +189,8 @@ encoded encode(stage_index stage, const std::vector<const lineage_event*>& event
     }
     w.varint(zigzag(static_cast<int64_t>(ev.key.line - line)));
     line = ev.key.line;
-    w.varint(static_cast<uint64_t>(ev.time_us - out.first_us));
+    // In unsigned arithmetic: defined for any two times.
+    w.varint(static_cast<uint64_t>(ev.time_us) - static_cast<uint64_t>(out.first_us));
     if (ev.attempt != 0)
       w.varint(ev.attempt);
     if (!ev.detail.empty())
@@ -249,8 +250,10 @@ result<std::vector<lineage_event>> decode(std::string_view data, stage_index sta
     return error{errc::io_error, "a lineage block has format " + std::to_string(version)
                                    + ", which this sluice does not read"};
   uint64_t first = 0, n = 0, n_strings = 0;
+  // Every event takes at least 3 bytes (flags, line, time): a count the
+  // data cannot hold is damage, found before anything is allocated for it.
   if (!in.varint(first) || !in.varint(n) || !in.varint(n_strings) || n_strings > data.size()
-      || n > data.size())
+      || n > data.size() / 3)
     return damaged("header");
   auto first_us = unzigzag(first);
   std::vector<std::string_view> strings(n_strings);
@@ -287,7 +290,7 @@ result<std::vector<lineage_event>> decode(std::string_view data, stage_index sta
     ev.key = lineage_key{static_cast<stage_index>(src), static_cast<uint32_t>(file), line};
     if (!in.varint(v))
       return damaged("truncated");
-    ev.time_us = first_us + static_cast<int64_t>(v);
+    ev.time_us = static_cast<int64_t>(static_cast<uint64_t>(first_us) + v);
     if (flags & has_attempt) {
       if (!in.varint(v))
         return damaged("truncated");
