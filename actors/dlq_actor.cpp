@@ -1,13 +1,13 @@
 #include "dlq_actor.hpp"
 
 #include <map>
-#include <set>
 
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
 
 #include "io/dlq_writer.hpp"
 #include "messages.hpp"
+#include "seq_marks.hpp"
 #include "trail_text.hpp"
 
 namespace sluice {
@@ -23,19 +23,12 @@ struct dlq_state {
   /// the end of stream.
   struct input {
     caf::actor upstream;
-    uint64_t done_upto = 0;
-    std::set<uint64_t> done_ahead;
+    seq_marks written;
     bool eos = false;
     uint64_t last_seq = 0;
-    bool done(uint64_t seq) const { return seq <= done_upto || done_ahead.count(seq) > 0; }
-    void mark(uint64_t seq) {
-      done_ahead.insert(seq);
-      while (!done_ahead.empty() && *done_ahead.begin() == done_upto + 1) {
-        ++done_upto;
-        done_ahead.erase(done_ahead.begin());
-      }
-    }
-    bool complete() const { return eos && done_upto >= last_seq; }
+    bool done(uint64_t seq) const { return written.has(seq); }
+    void mark(uint64_t seq) { written.mark(seq); }
+    bool complete() const { return eos && written.upto() >= last_seq; }
   };
   std::map<edge_id, input> inputs;
   stage_stats stats;

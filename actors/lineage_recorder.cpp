@@ -2,13 +2,13 @@
 
 #include <chrono>
 #include <map>
-#include <set>
 
 #include <caf/actor_cast.hpp>
 #include <spdlog/spdlog.h>
 
 #include "lineage/store.hpp"
 #include "messages.hpp"
+#include "seq_marks.hpp"
 #include "ops/registry.hpp"
 
 namespace sluice {
@@ -37,20 +37,7 @@ struct recorder_state {
   /// Per replica, the batch numbers received: a batch sent again by a
   /// restarted worker (its ack went to the dead one) is acknowledged and
   /// dropped, so each event is stored once.
-  struct seen_batches {
-    uint64_t through = 0;          ///< every seq up to this one arrived
-    std::set<uint64_t> ahead;      ///< arrived past a gap (at most a window's worth)
-    bool add(uint64_t seq) {
-      if (seq <= through || !ahead.insert(seq).second)
-        return false;
-      while (!ahead.empty() && *ahead.begin() == through + 1) {
-        ahead.erase(ahead.begin());
-        ++through;
-      }
-      return true;
-    }
-  };
-  std::map<std::pair<stage_index, uint32_t>, seen_batches> seen;
+  std::map<std::pair<stage_index, uint32_t>, seq_marks> seen;
 };
 
 /// Events held in memory before they are stored (the recorder's bound).
@@ -184,7 +171,7 @@ caf::behavior lineage_recorder(caf::event_based_actor* self,
       if (st->failed || !st->store)
         return;
       auto n = b.events ? b.events->size() : 0;
-      bool fresh = st->seen[{b.stage, b.replica}].add(b.seq);
+      bool fresh = st->seen[{b.stage, b.replica}].mark(b.seq);
       if (fresh && n > 0) {
         st->pending.push_back(b.events);
         st->pending_events += n;

@@ -21,6 +21,7 @@
 #include "ops/registry.hpp"
 #include "outbox.hpp"
 #include "rate_limiter.hpp"
+#include "seq_marks.hpp"
 #include "trail_text.hpp"
 
 namespace sluice {
@@ -42,25 +43,20 @@ constexpr auto ask_timeout = std::chrono::seconds(110); // under the coordinator
 struct input_edge {
   caf::actor keeper;         ///< the upstream's stable address (resend requests)
   caf::actor upstream;       ///< acks go here: whoever sent the latest batch
-  uint64_t done_upto = 0;    ///< every seq <= this is processed and acked
-  std::set<uint64_t> done_ahead;
+  seq_marks processed;       ///< processed and acked
   std::set<uint64_t> held;   ///< received, not processed yet (pending or current)
   bool eos = false;
   uint64_t last_seq = 0;
   uint64_t records = 0;      ///< records received (first copies only)
 
-  bool done(uint64_t seq) const { return seq <= done_upto || done_ahead.count(seq) > 0; }
+  bool done(uint64_t seq) const { return processed.has(seq); }
 
   void mark_done(uint64_t seq) {
     held.erase(seq);
-    done_ahead.insert(seq);
-    while (!done_ahead.empty() && *done_ahead.begin() == done_upto + 1) {
-      ++done_upto;
-      done_ahead.erase(done_ahead.begin());
-    }
+    processed.mark(seq);
   }
 
-  bool complete() const { return eos && done_upto >= last_seq; }
+  bool complete() const { return eos && processed.upto() >= last_seq; }
 };
 
 /// A batch received and not yet acknowledged.

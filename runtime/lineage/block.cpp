@@ -22,14 +22,6 @@ namespace {
 constexpr uint8_t format_version = 1;
 constexpr uint8_t has_key = 0x10, has_attempt = 0x20, has_detail = 0x40, has_id = 0x80;
 
-void put_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
 uint64_t zigzag(int64_t v) {
   return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
 }
@@ -101,8 +93,6 @@ void for_each_probe(std::string_view id, uint64_t bits, F&& f) {
     f((h1 + i * h2) % bits);
 }
 
-} // namespace
-
 // Writes varints and bytes into a buffer sized beforehand (no per-byte
 // capacity checks: this runs for every event of a full-mode run).
 class writer {
@@ -125,6 +115,8 @@ public:
 private:
   char* p_;
 };
+
+} // namespace
 
 encoded encode(stage_index stage, const std::vector<const lineage_event*>& events) {
   auto n = events.size();
@@ -210,19 +202,22 @@ encoded encode(stage_index stage, const std::vector<const lineage_event*>& event
   std::sort(out.buckets.begin(), out.buckets.end());
   out.buckets.erase(std::unique(out.buckets.begin(), out.buckets.end()), out.buckets.end());
 
-  size_t string_bytes = 0;
+  // The header (version, three varints) and the string table, then the body.
+  size_t head_bytes = 1 + 3 * 10;
   for (auto s : strings)
-    string_bytes += s.size() + 2;
-  out.data.reserve(16 + string_bytes + body.size());
-  out.data.push_back(static_cast<char>(format_version));
-  put_varint(out.data, zigzag(out.first_us));
-  put_varint(out.data, n);
-  put_varint(out.data, strings.size());
+    head_bytes += 10 + s.size();
+  out.data.assign(head_bytes + body.size(), '\0');
+  writer h{out.data.data()};
+  h.byte(format_version);
+  h.varint(zigzag(out.first_us));
+  h.varint(n);
+  h.varint(strings.size());
   for (auto s : strings) {
-    put_varint(out.data, s.size());
-    out.data.append(s);
+    h.varint(s.size());
+    h.bytes(s);
   }
-  out.data.append(body);
+  h.bytes(body);
+  out.data.resize(static_cast<size_t>(h.at() - out.data.data()));
 
   if (!ids.empty()) {
     // A repeated id sets the same bits again: no need to make them unique.

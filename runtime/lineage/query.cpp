@@ -19,6 +19,16 @@ namespace {
 using lineage_db::connection;
 using lineage_db::statement;
 
+/// Column 0 of every row `st` gives, as integers; an error names the store.
+result<std::vector<int64_t>> int64_rows(const connection& db, statement& st) {
+  std::vector<int64_t> out;
+  while (st.step())
+    out.push_back(st.int64(0));
+  if (!st.ok())
+    return db.fail(st.message());
+  return out;
+}
+
 /// The names a run's indexes refer to, loaded once per run.
 struct run_names {
   struct stage {
@@ -164,12 +174,7 @@ public:
   result<std::vector<int64_t>> blocks_of(const lineage_block::bucket& b, bool origin_only) {
     auto& st = origin_only ? origin_blocks_ : bucket_blocks_;
     st.reset().bind(1, run_).bind(2, int64_t{b.source}).bind(3, int64_t{b.file}).bind(4, b.index);
-    std::vector<int64_t> out;
-    while (st.step())
-      out.push_back(st.int64(0));
-    if (!st.ok())
-      return fail(st);
-    return out;
+    return int64_rows(*db_, st);
   }
 
   /// Record `key`'s events, in no particular order.
@@ -247,11 +252,7 @@ public:
                                 " AND (outcomes & ?) != 0 ORDER BY block"));
     st.bind(1, run_).bind(2, int64_t{stage});
     st.bind(3, int64_t{1} << static_cast<int>(lineage_outcome::folded));
-    std::vector<int64_t> blocks;
-    while (st.step())
-      blocks.push_back(st.int64(0));
-    if (!st.ok())
-      return fail(st);
+    SLUICE_TRY(blocks, int64_rows(*db_, st));
     std::vector<lineage_key> keys;
     block_events scratch;
     for (auto block : blocks) {
@@ -358,12 +359,7 @@ struct lineage_query::impl {
 
   result<std::vector<int64_t>> run_numbers() {
     SLUICE_TRY(st, db.prepare("SELECT run FROM runs ORDER BY run"));
-    std::vector<int64_t> out;
-    while (st.step())
-      out.push_back(st.int64(0));
-    if (!st.ok())
-      return fail(st);
-    return out;
+    return int64_rows(db, st);
   }
 
   /// `run`, checked, or the latest run.
